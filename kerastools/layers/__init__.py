@@ -1,0 +1,3 @@
+"""kerastools.layers."""
+
+__all__ = []

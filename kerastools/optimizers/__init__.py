@@ -1,0 +1,3 @@
+"""kerastools.optimizers."""
+
+__all__ = []

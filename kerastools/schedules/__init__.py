@@ -1,0 +1,3 @@
+"""kerastools.schedules."""
+
+__all__ = []
