@@ -4,18 +4,33 @@ Optimizers, learning-rate schedules, layers, initializers, regularizers and
 gradient checking that drop into `keras` / `tf.keras`.
 """
 
-from kerastools import gradcheck, initializers, layers, optimizers, regularizers, schedules
+from kerastools import (
+    callbacks,
+    data,
+    gradcheck,
+    initializers,
+    layers,
+    optimizers,
+    regularizers,
+    saving,
+    schedules,
+    tuning,
+)
 from kerastools.optimizers import *  # noqa: F401,F403 - `kerastools.Adam` etc.
 from kerastools.optimizers import __all__ as _optimizer_names
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "callbacks",
+    "data",
     "gradcheck",
     "initializers",
     "layers",
     "optimizers",
     "regularizers",
+    "saving",
     "schedules",
+    "tuning",
     *_optimizer_names,
 ]
