@@ -31,6 +31,9 @@ Example:
 >>> print(report)            # per-variable table
 """
 
+import contextlib
+import logging
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -86,8 +89,29 @@ def _compile(fn, jit_compile):
     return tf.function(fn, jit_compile=jit_compile, reduce_retracing=True)
 
 
-def _run_with_jit_fallback(make, jit_compile, first_args):
+@contextlib.contextmanager
+def _quiet_tracing():
+    """Every check compiles new functions; TensorFlow's "retracing" warning about
+    that says nothing useful to the user, so it is silenced during a check."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+# Under jit_compile="auto", XLA is used from this many perturbed evaluations on:
+# compiling costs about half a second on a CPU, which pays off only when the
+# evaluations it speeds up (by about a third) take longer than that.
+_AUTO_XLA_MIN_EVALUATIONS = 1 << 16
+
+
+def _run_with_jit_fallback(make, jit_compile, first_args, count):
     """Build the compiled function; under ``"auto"`` fall back to no XLA if it fails."""
+    if jit_compile == "auto" and 2 * count < _AUTO_XLA_MIN_EVALUATIONS:
+        jit_compile = False
     if jit_compile != "auto":
         fn = make(jit_compile)
         return fn, fn(*first_args)
@@ -131,7 +155,7 @@ def _central_differences(cost, theta, count, steps_for, chunk_size, jit_compile,
         idx[idx >= count] = 0
         idx = tf.constant(idx, tf.int32)
         if fn is None:
-            fn, (values, other) = _run_with_jit_fallback(make, jit_compile, (idx,))
+            fn, (values, other) = _run_with_jit_fallback(make, jit_compile, (idx,), count)
         else:
             values, other = fn(idx)
         keep = min(chunk, count - start)
@@ -150,7 +174,8 @@ def _partials(cost, theta, epsilon, chunk_size, jit_compile):
         # exactly 2 * eps in floating point; dividing by it removes that error.
         return tf.one_hot(idx, n, dtype=tf.float64) * epsilon, (at + epsilon) - (at - epsilon)
 
-    return _central_differences(cost, theta, n, steps_for, chunk_size, jit_compile)[0]
+    with _quiet_tracing():
+        return _central_differences(cost, theta, n, steps_for, chunk_size, jit_compile)[0]
 
 
 def loop_partials(cost, theta, epsilon):
@@ -181,8 +206,10 @@ def numerical_gradient(fn, xs, epsilon=1e-7, *, vectorize=True, chunk_size=1024,
             (``True``), or loop over the parameters one at a time as in the course
             (``False``; works for any Python function). Defaults to `True`.
         chunk_size: parameters perturbed per vectorised evaluation. Defaults to `1024`.
-        jit_compile: ``True``, ``False`` or ``"auto"`` (XLA, falling back to plain
-            graph mode when XLA cannot compile `fn`). Defaults to `"auto"`.
+        jit_compile: ``True``, ``False`` or ``"auto"`` (XLA for large problems,
+            at least 32,768 perturbed entries, where compiling pays off; plain
+            graph mode otherwise or when XLA cannot compile `fn`). Defaults to
+            `"auto"`.
 
     Returns:
         Arrays shaped like `xs` (a list when `xs` is a list or tuple).
@@ -253,7 +280,8 @@ def _directional(cost, theta, grad, var_index, num_vars, num_directions, epsilon
         return tf.linalg.matvec(steps, grad) / epsilon
 
     count = num_vars * num_directions
-    return _central_differences(cost, theta, count, steps_for, chunk_size, jit_compile, extra=analytic)
+    with _quiet_tracing():
+        return _central_differences(cost, theta, count, steps_for, chunk_size, jit_compile, extra=analytic)
 
 
 def check_gradients(
@@ -306,7 +334,8 @@ def check_gradients(
             Defaults to `4`.
         chunk_size: perturbations evaluated per vectorised call, >= 1.
             Defaults to `1024`.
-        jit_compile: ``True``, ``False`` or ``"auto"``. Defaults to `"auto"`.
+        jit_compile: ``True``, ``False`` or ``"auto"`` (see `numerical_gradient`).
+            Defaults to `"auto"`.
 
     Returns:
         A `GradientCheckReport`: ``report.difference``, ``report.passed``
