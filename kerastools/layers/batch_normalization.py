@@ -1,27 +1,12 @@
 """Batch normalisation with the course's hand-derived backward pass."""
 
-import numbers
-
 import keras
 import tensorflow as tf
 
 from kerastools._registry import register
 from kerastools._validation import check_bool, check_number
+from kerastools.layers._axes import axis_config, axis_from_config, normalize_axis, resolve_axes
 from kerastools.layers._batch_norm_ops import batch_norm_train
-
-
-def _normalize_axis(axis):
-    if isinstance(axis, numbers.Integral) and not isinstance(axis, bool):
-        return int(axis)
-    if (
-        isinstance(axis, (list, tuple))
-        and axis
-        and all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axis)
-    ):
-        return tuple(int(a) for a in axis)
-    raise TypeError(
-        f"Argument `axis` must be an integer or a non-empty tuple of integers. Received: axis={axis!r}"
-    )
 
 
 @register
@@ -109,7 +94,7 @@ class BatchNormalization(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.axis = _normalize_axis(axis)
+        self.axis = normalize_axis(axis)
         self.momentum = check_number("momentum", momentum, low=0.0, high=1.0)
         self.epsilon = check_number("epsilon", epsilon, low=0.0, low_inclusive=False)
         self.center = check_bool("center", center)
@@ -127,13 +112,7 @@ class BatchNormalization(keras.layers.Layer):
 
     def build(self, input_shape):
         rank = len(input_shape)
-        axes = (self.axis,) if isinstance(self.axis, int) else self.axis
-        if any(not -rank <= a < rank for a in axes) or len({a % rank for a in axes}) != len(axes):
-            raise ValueError(
-                f"Argument `axis` must name distinct axes of the {rank}-D input. "
-                f"Received: axis={self.axis!r}, input_shape={tuple(input_shape)}"
-            )
-        self._feature_axes = sorted(a % rank for a in axes)
+        self._feature_axes = resolve_axes(self.axis, rank)
         self._reduction_axes = [a for a in range(rank) if a not in self._feature_axes]
         if any(input_shape[a] is None for a in self._feature_axes):
             raise ValueError(
@@ -199,7 +178,7 @@ class BatchNormalization(keras.layers.Layer):
         serialize = keras.saving.serialize_keras_object
         return {
             **super().get_config(),
-            "axis": self.axis,
+            **axis_config(self.axis),
             "momentum": self.momentum,
             "epsilon": self.epsilon,
             "center": self.center,
@@ -214,3 +193,7 @@ class BatchNormalization(keras.layers.Layer):
             "gamma_constraint": serialize(self.gamma_constraint),
             "synchronized": self.synchronized,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**axis_from_config(config))

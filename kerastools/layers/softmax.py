@@ -1,27 +1,10 @@
 """Numerically stable softmax over any axis, with an optional mask."""
 
-import numbers
-
 import keras
 import tensorflow as tf
 
 from kerastools._registry import register
-
-
-def _normalize_axis(axis):
-    if isinstance(axis, numbers.Integral) and not isinstance(axis, bool):
-        return int(axis)
-    if (
-        isinstance(axis, (list, tuple))
-        and axis
-        and all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axis)
-    ):
-        if len(set(axis)) != len(axis):
-            raise ValueError(f"Argument `axis` must not repeat an axis. Received: axis={axis!r}")
-        return tuple(int(a) for a in axis)
-    raise TypeError(
-        f"Argument `axis` must be an integer or a non-empty tuple of integers. Received: axis={axis!r}"
-    )
+from kerastools.layers._axes import axis_config, axis_from_config, normalize_axis, resolve_axes
 
 
 @register
@@ -61,21 +44,11 @@ class Softmax(keras.layers.Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        self.axis = _normalize_axis(axis)
+        self.axis = normalize_axis(axis)
         self.supports_masking = True
 
-    def _axes(self, rank):
-        axes = (self.axis,) if isinstance(self.axis, int) else self.axis
-        for a in axes:
-            if not -rank <= a < rank:
-                raise ValueError(
-                    f"Argument `axis` is out of range for inputs of rank {rank}. "
-                    f"Received: axis={self.axis!r}"
-                )
-        return sorted(a % rank for a in axes)
-
     def call(self, inputs, mask=None):
-        axes = self._axes(len(inputs.shape))
+        axes = resolve_axes(self.axis, len(inputs.shape))
         if mask is None:
             if len(axes) == 1:
                 # TensorFlow's fused kernel subtracts the maximum itself.
@@ -103,4 +76,8 @@ class Softmax(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis}
+        return {**super().get_config(), **axis_config(self.axis)}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**axis_from_config(config))

@@ -24,7 +24,7 @@ def test_bad_axis_raises_clear_errors(axis, error, match):
 
 
 def test_axis_out_of_range_is_refused():
-    with pytest.raises(ValueError, match=r"Argument `axis` is out of range for inputs of rank 2. Received: axis=2"):
+    with pytest.raises(ValueError, match=r"Argument `axis` must name distinct axes of the 2-D input. Received: axis=2"):
         Softmax(axis=2)(np.ones((2, 3), "float32"))
 
 
