@@ -149,15 +149,14 @@ class Conv2D(keras.layers.Layer):
         if self.implementation == "im2col":
             pads = _spatial.explicit_pads(self.padding, x, self.kernel_size, self.strides, self.dilation_rate)
             return conv2d_im2col(x, kernel, self.strides, self.dilation_rate, pads)
+        mode, pads = _spatial.tf_padding(self.padding, x, self.kernel_size, self.strides, self.dilation_rate)
+        if pads is not None:
+            x = _spatial.pad(x, pads)
         if max(self.dilation_rate) == 1:
-            padding = self.padding.upper() if isinstance(self.padding, str) else [[0, 0], *self.padding, [0, 0]]
-            return tf.nn.conv2d(x, kernel, self.strides, padding)
+            return tf.nn.conv2d(x, kernel, self.strides, mode)
         # TensorFlow's CPU Conv2D kernels have no dilated backward pass;
         # `tf.nn.convolution` rewrites dilation as space-to-batch (as Keras does).
-        padding = "SAME" if self.padding == "same" else "VALID"
-        if isinstance(self.padding, tuple):
-            x = tf.pad(x, [[0, 0], list(self.padding[0]), list(self.padding[1]), [0, 0]])
-        return tf.nn.convolution(x, kernel, self.strides, padding, dilations=self.dilation_rate)
+        return tf.nn.convolution(x, kernel, self.strides, mode, dilations=self.dilation_rate)
 
     def call(self, inputs):
         x = _spatial.to_channels_last(inputs, self.data_format)

@@ -33,9 +33,6 @@ class _Pooling2D(keras.layers.Layer):
         x = _spatial.to_channels_last(inputs, self.data_format)
         return _spatial.from_channels_last(self._pool(x), self.data_format)
 
-    def _pad_spec(self):
-        return [[0, 0], list(self.padding[0]), list(self.padding[1]), [0, 0]]
-
     def compute_output_shape(self, input_shape):
         channels = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
         return _spatial.output_shape(
@@ -84,12 +81,10 @@ class MaxPooling2D(_Pooling2D):
     """
 
     def _pool(self, x):
-        padding = "VALID"
-        if isinstance(self.padding, tuple):
-            x = tf.pad(x, self._pad_spec(), constant_values=float("-inf"))
-        else:
-            padding = self.padding.upper()
-        return tf.nn.max_pool2d(x, self.pool_size, self.strides, padding)
+        mode, pads = _spatial.tf_padding(self.padding, x, self.pool_size, self.strides)
+        if pads is not None:
+            x = _spatial.pad(x, pads, float("-inf"))
+        return tf.nn.max_pool2d(x, self.pool_size, self.strides, mode)
 
 
 @register
@@ -121,11 +116,11 @@ class AveragePooling2D(_Pooling2D):
     """
 
     def _pool(self, x):
-        if not isinstance(self.padding, tuple):
-            return tf.nn.avg_pool2d(x, self.pool_size, self.strides, self.padding.upper())
-        spec = self._pad_spec()
-        sums = tf.nn.avg_pool2d(tf.pad(x, spec), self.pool_size, self.strides, "VALID")
+        mode, pads = _spatial.tf_padding(self.padding, x, self.pool_size, self.strides)
+        if pads is None:
+            return tf.nn.avg_pool2d(x, self.pool_size, self.strides, mode)
+        sums = tf.nn.avg_pool2d(_spatial.pad(x, pads), self.pool_size, self.strides, "VALID")
         # Fraction of each window that is input rather than padding.
         ones = tf.ones(tf.concat([[1], tf.shape(x)[1:3], [1]], axis=0), x.dtype)
-        coverage = tf.nn.avg_pool2d(tf.pad(ones, spec), self.pool_size, self.strides, "VALID")
+        coverage = tf.nn.avg_pool2d(_spatial.pad(ones, pads), self.pool_size, self.strides, "VALID")
         return sums / coverage
