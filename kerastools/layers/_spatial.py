@@ -113,7 +113,7 @@ def spatial_dims(input_shape, data_format):
     return tuple(input_shape[1:3]) if data_format == "channels_last" else tuple(input_shape[2:4])
 
 
-def check_input(layer, input_shape, window_name, window, stride, padding, dilation=(1, 1)):
+def check_input(layer, input_shape, window_name, window, padding, dilation=(1, 1)):
     """Raise a clear `ValueError` when the input is not 4-D or the window does not fit."""
     if len(input_shape) != 4:
         raise ValueError(
@@ -133,7 +133,6 @@ def check_input(layer, input_shape, window_name, window, stride, padding, dilati
                 f"{padding!r}). Use padding='same', more padding or a smaller {window_name}. "
                 f"Received: input_shape={tuple(input_shape)}"
             )
-    del stride  # any stride >= 1 leaves at least one window once the first fits
 
 
 def output_shape(input_shape, channels, window, stride, padding, data_format, dilation=(1, 1)):
@@ -176,8 +175,9 @@ def tf_padding(padding, x_nhwc, window, stride, dilation=(1, 1)):
     Returns ``(mode, pads)``: ``mode`` is ``"VALID"`` or ``"SAME"``; ``pads`` is
     ``None`` or ``((top, bottom), (left, right))`` to apply before a ``"VALID"``
     operation. Explicit padding equal to what ``"same"`` would add (e.g. ``P = 1``
-    for a 3x3 window with stride 1) runs as ``"SAME"``: TensorFlow's CPU kernels
-    with explicit padding are about twice as slow as with ``"SAME"``.
+    for a 3x3 window with stride 1) runs as ``"SAME"``; other padding is added
+    with `tf.pad`. Both measured faster on CPU than TensorFlow's convolution with
+    explicit padding (about 2x slower than ``"SAME"`` for a 5x5 kernel).
     """
     if not isinstance(padding, tuple):
         return padding.upper(), None

@@ -113,7 +113,7 @@ class Conv2D(keras.layers.Layer):
 
     def build(self, input_shape):
         _spatial.check_input(
-            self, input_shape, "kernel_size", self.kernel_size, self.strides, self.padding, self.dilation_rate
+            self, input_shape, "kernel_size", self.kernel_size, self.padding, self.dilation_rate
         )
         channel_axis = -1 if self.data_format == "channels_last" else 1
         channels = input_shape[channel_axis]

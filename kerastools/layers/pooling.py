@@ -26,7 +26,7 @@ class _Pooling2D(keras.layers.Layer):
         self.data_format = _spatial.normalize_data_format(data_format)
 
     def build(self, input_shape):
-        _spatial.check_input(self, input_shape, "pool_size", self.pool_size, self.strides, self.padding)
+        _spatial.check_input(self, input_shape, "pool_size", self.pool_size, self.padding)
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def call(self, inputs):
