@@ -1,6 +1,5 @@
 """Dropout: inverted dropout, rate/keep_prob, noise_shape, seeds, same mask backward."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
