@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kerastools.gradcheck import assert_gradients_close
 from kerastools.layers import AveragePooling2D, MaxPooling2D
@@ -105,8 +106,6 @@ def test_gradient_check(mode, kwargs):
 
 
 def test_max_pooling_routes_the_gradient_to_the_maximum_only():
-    import tensorflow as tf
-
     x = tf.constant(np.array([[1.0, 5.0], [3.0, 2.0]]).reshape(1, 2, 2, 1))
     with tf.GradientTape() as tape:
         tape.watch(x)
