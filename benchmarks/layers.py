@@ -1,0 +1,186 @@
+"""Layer speed: forward + backward of each kerastools layer against its Keras built-in.
+
+    python benchmarks/layers.py [--quick] [--xla] [--clock wall|cpu] [--repeats 21]
+
+For every case both layers get the same input and weights, and one compiled
+step (`tf.function`, XLA with ``--xla``) computes the output and the gradients
+with respect to the input and every trainable weight. The two steps are timed
+alternately, in ABBA order, so that a busy machine slows both alike; the table
+gives the median time per step and the median of the paired ratios
+kerastools / Keras (< 1 is faster). Targets: <= 1.1
+for the native paths, <= 1.0 for BatchNormalization's hand-written backward
+pass; the course's im2col convolution is reported separately, for information.
+
+The last table times one training epoch (`model.fit`, batch 32) on scikit-learn's
+1,797 8x8 digits of a small CNN built from kerastools layers and of the same CNN
+built from Keras layers (same initial weights).
+"""
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+
+from kerastools import layers as kt  # noqa: E402
+
+K = keras.layers
+
+# (name, kerastools factory, Keras factory, input shape, training, group)
+CASES = [
+    ("Dropout(rate=0.5)", lambda: kt.Dropout(0.5, seed=0), lambda: K.Dropout(0.5, seed=0), (256, 1024), True, "native"),
+    ("BatchNormalization 2-D", lambda: kt.BatchNormalization(), lambda: K.BatchNormalization(), (256, 512), True, "bn"),
+    ("BatchNormalization 4-D", lambda: kt.BatchNormalization(), lambda: K.BatchNormalization(), (64, 16, 16, 32), True, "bn"),
+    ("BatchNormalization inference", lambda: kt.BatchNormalization(), lambda: K.BatchNormalization(), (64, 16, 16, 32), False, "native"),
+    ("Conv2D 3x3 same", lambda: kt.Conv2D(32, 3, padding="same"), lambda: K.Conv2D(32, 3, padding="same"), (32, 16, 16, 16), False, "native"),
+    ("Conv2D 3x3 stride 2 valid", lambda: kt.Conv2D(32, 3, strides=2), lambda: K.Conv2D(32, 3, strides=2), (32, 17, 17, 16), False, "native"),
+    ("Conv2D 5x5 padding=2", lambda: kt.Conv2D(16, 5, padding=2), lambda: K.Conv2D(16, 5, padding="same"), (32, 16, 16, 8), False, "native"),
+    ("MaxPooling2D 2x2", lambda: kt.MaxPooling2D(2), lambda: K.MaxPooling2D(2), (64, 16, 16, 32), False, "native"),
+    ("MaxPooling2D 3x3/2 same", lambda: kt.MaxPooling2D(3, 2, padding="same"), lambda: K.MaxPooling2D(3, 2, padding="same"), (64, 16, 16, 32), False, "native"),
+    ("AveragePooling2D 2x2", lambda: kt.AveragePooling2D(2), lambda: K.AveragePooling2D(2), (64, 16, 16, 32), False, "native"),
+    ("Softmax", lambda: kt.Softmax(), lambda: K.Softmax(), (256, 1000), False, "native"),
+    ("Conv2D im2col 3x3 same", lambda: kt.Conv2D(32, 3, padding="same", implementation="im2col"), lambda: K.Conv2D(32, 3, padding="same"), (32, 16, 16, 16), False, "im2col"),
+    ("Conv2D im2col 3x3 stride 2", lambda: kt.Conv2D(32, 3, strides=2, implementation="im2col"), lambda: K.Conv2D(32, 3, strides=2), (32, 17, 17, 16), False, "im2col"),
+]
+TARGETS = {"native": 1.1, "bn": 1.0, "im2col": None}
+
+
+def _step(layer, x, dy, training, jit):
+    @tf.function(jit_compile=jit)
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=training)
+        return tape.gradient(y, [x, *layer.trainable_variables], output_gradients=dy)
+
+    return step
+
+
+# Wall-clock time by default; `--clock cpu` measures the CPU time of this process
+# (all its threads), which other users of a shared machine barely disturb.
+CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
+_clock = CLOCK["wall"]
+
+
+def _time(step, iterations):
+    start = _clock()
+    for _ in range(iterations):
+        result = step()
+    keras.ops.convert_to_numpy(result[0])  # wait for the last step
+    return (_clock() - start) / iterations
+
+
+def _iterations_for(step, budget=0.03):
+    """Enough iterations for a sample of about `budget` seconds."""
+    per_step = _time(step, 3)
+    return max(3, int(budget / max(per_step, 1e-6)))
+
+
+def benchmark_layer(ours, theirs, shape, training, repeats, jit):
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.standard_normal(shape).astype("float32"))
+    dy = tf.constant(rng.standard_normal(ours.compute_output_shape(shape)).astype("float32"))
+    ours.build(shape)
+    theirs.build(shape)
+    for a, b in zip(ours.weights, theirs.weights):
+        if "seed" not in a.path:
+            b.assign(a)
+    steps = [_step(ours, x, dy, training, jit), _step(theirs, x, dy, training, jit)]
+    iterations = max(_iterations_for(s) for s in steps)
+    samples = np.zeros((repeats, 2))
+    for r in range(repeats):
+        # ABBA order: a load change during the pair hits both sides alike.
+        for i in ((0, 1) if r % 2 == 0 else (1, 0)):
+            samples[r, i] = _time(steps[i], iterations)
+    return _summary(samples)
+
+
+def _summary(samples):
+    """Median times, and the median of the paired ratios (robust on a busy machine)."""
+    t_ours, t_keras = np.median(samples, axis=0)
+    return float(t_ours), float(t_keras), float(np.median(samples[:, 0] / samples[:, 1]))
+
+
+def build_cnn(layers_module, seed=0):
+    """The same small CNN from either module: conv-BN-pool, conv-pool, dropout, softmax."""
+    m = layers_module
+    keras.utils.set_random_seed(seed)
+    init = lambda s: keras.initializers.HeNormal(seed=s)  # noqa: E731 - identical draws in both models
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        m.Conv2D(16, 3, padding="same", activation="relu", kernel_initializer=init(1)),
+        m.BatchNormalization(),
+        m.MaxPooling2D(2),
+        m.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer=init(2)),
+        m.AveragePooling2D(2),
+        keras.layers.Flatten(),
+        m.Dropout(0.3, seed=3),
+        keras.layers.Dense(10, kernel_initializer=keras.initializers.GlorotUniform(seed=4)),
+        m.Softmax(),
+    ])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+        jit_compile=False,
+    )
+    return model
+
+
+def benchmark_cnn(epochs):
+    digits = load_digits()
+    x = (digits.data / 16.0).astype("float32").reshape(-1, 8, 8, 1)
+    y = digits.target
+    models = [build_cnn(kt), build_cnn(K)]
+    for model in models:  # trace and warm up
+        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    samples = np.zeros((epochs, 2))
+    for r in range(epochs):
+        for i in ((0, 1) if r % 2 == 0 else (1, 0)):
+            start = _clock()
+            models[i].fit(x, y, batch_size=32, epochs=1, verbose=0)
+            samples[r, i] = _clock() - start
+    accuracy = [model.evaluate(x, y, verbose=0)[1] for model in models]
+    return _summary(samples), accuracy
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and epochs (a smoke run)")
+    parser.add_argument("--xla", action="store_true", help="compile the layer steps with XLA")
+    parser.add_argument("--repeats", type=int, default=None, help="timed samples per layer (default 21, quick 5)")
+    parser.add_argument("--clock", choices=sorted(CLOCK), default="wall",
+                        help="wall-clock time, or CPU time of this process (steadier on a shared machine)")
+    args = parser.parse_args(argv)
+    global _clock
+    _clock = CLOCK[args.clock]
+    repeats = args.repeats or (5 if args.quick else 21)
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, "
+          f"XLA {'on' if args.xla else 'off'}, {args.clock} clock, {repeats} samples per layer")
+    header = f"{'layer (forward + backward)':32s} {'kerastools ms':>14s} {'Keras ms':>10s} {'ratio':>7s} {'target':>7s}"
+    rows = []
+    for name, ours, theirs, shape, training, group in CASES:
+        rows.append((group, name, *benchmark_layer(ours(), theirs(), shape, training, repeats, args.xla)))
+    for title, groups in [("Native paths", ("native", "bn")), ("Course's im2col (for information)", ("im2col",))]:
+        print(f"\n{title}\n{header}\n{'-' * len(header)}")
+        for group, name, t_ours, t_keras, ratio in rows:
+            if group in groups:
+                target = TARGETS[group]
+                mark = "" if target is None else (f"<= {target}" + (" ok" if ratio <= target else " MISS"))
+                print(f"{name:32s} {1e3 * t_ours:14.3f} {1e3 * t_keras:10.3f} {ratio:7.2f} {mark:>7s}")
+
+    epochs = 2 if args.quick else 5
+    (t_ours, t_keras, ratio), accuracy = benchmark_cnn(epochs)
+    print(f"\nSmall CNN on digits, one epoch of fit (median of {epochs}, after a warm-up epoch)")
+    print(f"{'model':32s} {'kerastools s':>14s} {'Keras s':>10s} {'ratio':>7s}")
+    print(f"{'conv-BN-pool-conv-pool-dropout':32s} {t_ours:14.3f} {t_keras:10.3f} {ratio:7.2f}")
+    print(f"training accuracy after {epochs + 1} epochs: kerastools {accuracy[0]:.3f}, Keras {accuracy[1]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
