@@ -84,18 +84,21 @@ def _objective(loss_fn, y, projection):
 
 
 def _projection(outputs, rng):
-    """One fixed random vector per floating-point output (`None` for others)."""
+    """One fixed random vector per floating-point output (`None` for others); a
+    scalar output is used as it is."""
     vectors = []
     for o in keras.tree.flatten(outputs):
         o = np.asarray(o)
-        if np.issubdtype(o.dtype, np.floating):
+        if o.ndim == 0 and np.issubdtype(o.dtype, np.floating):
+            vectors.append(tf.constant(1.0, tf.float64))  # a scalar output is the cost
+        elif np.issubdtype(o.dtype, np.floating):
             vectors.append(tf.constant(rng.standard_normal(o.shape), tf.float64))
         else:
             vectors.append(None)
     return vectors
 
 
-def build_problem(target, x, y, loss, wrt, training, dtype, seed):
+def build_problem(target, x, y, loss, wrt, training, dtype, seed, call_kwargs=None):
     """See `kerastools.gradcheck.check_gradients` for the arguments."""
     rng = np.random.default_rng(seed)
     is_layer = isinstance(target, keras.layers.Layer)
@@ -104,6 +107,9 @@ def build_problem(target, x, y, loss, wrt, training, dtype, seed):
             "Argument `target` must be a Keras layer, a Keras model or a Python function. "
             f"Received: target={target!r}"
         )
+    if call_kwargs is not None and not isinstance(call_kwargs, dict):
+        raise TypeError(f"Argument `call_kwargs` must be a dict. Received: call_kwargs={call_kwargs!r}")
+    call_kwargs = dict(call_kwargs or {})
     if wrt is None:
         wrt = "weights" if is_layer else "inputs"
     check_choice("wrt", wrt, ("weights", "inputs", "both"))
@@ -115,8 +121,11 @@ def build_problem(target, x, y, loss, wrt, training, dtype, seed):
     x = cast_floats(x, dtype) if dtype is not None else x
     y = cast_floats(y, dtype) if (dtype is not None and y is not None) else y
     loss_fn = _resolve_loss(loss, y, target, dtype)
-    leaves = keras.tree.flatten(x)
     inputs = _float_leaves(x) if wrt in ("inputs", "both") else []
+    # Layer.__call__ turns arrays into tensors, but stateless_call goes straight
+    # to `call`: hand it tensors, as a layer expects.
+    x = keras.tree.map_structure(tf.convert_to_tensor, x)
+    leaves = keras.tree.flatten(x)
     if wrt in ("inputs", "both") and not inputs:
         raise ValueError("wrt='inputs' needs floating-point inputs; `x` has none.")
 
@@ -126,6 +135,7 @@ def build_problem(target, x, y, loss, wrt, training, dtype, seed):
         fixed = [v.value for v in model.non_trainable_variables]
         weight_values = [keras.ops.convert_to_numpy(v) for v in weights]
         kwargs = {"training": training} if accepts_training(model) else {}
+        kwargs.update(call_kwargs)
 
         def forward(weight_tensors, x_struct):
             outputs, _, losses = model.stateless_call(
@@ -137,7 +147,7 @@ def build_problem(target, x, y, loss, wrt, training, dtype, seed):
         weights, weight_values = [], []
 
         def forward(weight_tensors, x_struct):
-            return target(x_struct), []
+            return target(x_struct, **call_kwargs), []
 
     current_weights = [tf.constant(v) for v in weight_values]
     projection = None

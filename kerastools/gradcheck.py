@@ -299,6 +299,7 @@ def check_gradients(
     num_directions=4,
     chunk_size=1024,
     jit_compile="auto",
+    call_kwargs=None,
 ):
     """Compare backpropagated gradients with two-sided finite differences.
 
@@ -336,6 +337,8 @@ def check_gradients(
             Defaults to `1024`.
         jit_compile: ``True``, ``False`` or ``"auto"`` (see `numerical_gradient`).
             Defaults to `"auto"`.
+        call_kwargs: extra keyword arguments for the target's call, held fixed
+            (e.g. ``{"mask": mask}``). Defaults to `None`.
 
     Returns:
         A `GradientCheckReport`: ``report.difference``, ``report.passed``
@@ -365,7 +368,7 @@ def check_gradients(
         # the same seed, and the analytic gradient is not XLA-compiled: keep the
         # dropout mask identical in both by staying off XLA.
         jit_compile = False
-    problem = build_problem(target, x, y, loss, wrt, training, dtype, seed)
+    problem = build_problem(target, x, y, loss, wrt, training, dtype, seed, call_kwargs)
     flat = _Flat(problem.names, problem.values)
 
     def cost(theta):

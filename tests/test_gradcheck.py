@@ -263,6 +263,16 @@ def test_bad_arguments(kwargs, error, message):
         gradcheck.check_gradients(keras.layers.Dense(2), _data((3, 2)), **kwargs)
 
 
+def test_call_kwargs_reach_the_call_and_are_validated():
+    report = gradcheck.check_gradients(
+        lambda x, scale: tf.reduce_sum(tf.sin(x) * scale), _data((2, 3)), call_kwargs={"scale": 3.0}
+    )
+    assert report.passed
+    np.testing.assert_allclose(report.analytic["input"], 3.0 * np.cos(_data((2, 3)).astype("float64")), rtol=1e-12)
+    with pytest.raises(TypeError, match=r"Argument `call_kwargs` must be a dict. Received: call_kwargs=\[1\]"):
+        gradcheck.check_gradients(keras.layers.Dense(2), _data((3, 2)), call_kwargs=[1])
+
+
 def test_bad_targets():
     with pytest.raises(TypeError, match="Argument `target` must be a Keras layer, a Keras model or a Python function"):
         gradcheck.check_gradients(42, _data((3, 2)))
