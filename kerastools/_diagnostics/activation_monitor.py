@@ -1,0 +1,132 @@
+"""`ActivationMonitor`: activation statistics and histograms per layer during `fit`."""
+
+import keras
+
+from kerastools._diagnostics import _common
+from kerastools._diagnostics.activation_statistics import (
+    activation_name,
+    build_extractor,
+    check_layers,
+    check_statistics_args,
+    resolve_layers,
+    statistics_from_activations,
+)
+from kerastools._registry import register
+from kerastools._validation import check_bool, check_int
+
+
+@register
+class ActivationMonitor(keras.callbacks.Callback):
+    """Per-layer activation statistics and histograms on a fixed batch during `fit`.
+
+    Every `freq` epochs it runs the model on the sample batch `x` and records,
+    for each chosen layer, what `activation_statistics` computes (mean, std,
+    fraction saturated, fraction zero, fraction of dead units, histogram). With
+    `log_dir`, it also writes them for TensorBoard: a histogram
+    ``activations/<layer>`` and scalars ``activations/<layer>/<statistic>`` at
+    step `epoch` (0-based, as Keras's TensorBoard callback).
+
+    Args:
+        x: a fixed sample batch of inputs (e.g. 256 training examples).
+        layers: layer names or layers; `None` for every hidden layer with a
+            non-linear activation. Defaults to `None`.
+        freq: record after every `freq`-th epoch. Defaults to `1`.
+        training: forward pass in training mode (dropout on, batch statistics);
+            the model's moving statistics and seed states are restored, so
+            training goes on exactly as without the monitor. Defaults to `False`.
+        bins, histogram_range, saturation_tolerance, max_saturated_fraction,
+        max_dead_fraction: as in `activation_statistics`.
+        log_dir: folder for TensorBoard event files, or `None`. Defaults to `None`.
+        verbose: 1 prints the table when a layer is flagged, 2 every time.
+            Defaults to `0`.
+
+    Attributes:
+        records: one `ActivationReport` per recorded epoch.
+
+    Example:
+
+    >>> monitor = ActivationMonitor(x_train[:256], log_dir="logs/activations")
+    >>> model.fit(x_train, y_train, epochs=10, callbacks=[monitor])
+    >>> [r["dense"].fraction_dead for r in monitor.records]
+    """
+
+    def __init__(
+        self,
+        x,
+        layers=None,
+        freq=1,
+        training=False,
+        bins=30,
+        histogram_range=None,
+        saturation_tolerance=0.01,
+        max_saturated_fraction=0.25,
+        max_dead_fraction=0.25,
+        log_dir=None,
+        verbose=0,
+    ):
+        super().__init__()
+        self.x = _common.sample_batch("x", x)
+        self.layers = check_layers(layers)
+        self.freq = _common.check_freq(freq)
+        self.training = check_bool("training", training)
+        self._options = check_statistics_args(
+            bins, histogram_range, saturation_tolerance, max_saturated_fraction, max_dead_fraction
+        )
+        self.log_dir = _common.check_log_dir(log_dir)
+        self.verbose = check_int("verbose", verbose, low=0, high=2)
+        self.records = []
+        self._extractor = None
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        self.records = []
+        chosen = resolve_layers(self.model, self.layers)
+        self._names = {layer.name: activation_name(layer) for layer in chosen}
+        self._extractor = build_extractor(self.model, chosen)
+        if self.log_dir is not None:
+            self._writer = _common.SummaryWriter(self.log_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not _common.is_due(epoch, self.freq):
+            return
+        with _common.state_preserved(self.model, self.training):
+            outputs = self._extractor(self.x, training=self.training)
+        activations = {name: keras.ops.convert_to_numpy(outputs[name]) for name in self._names}
+        report = statistics_from_activations(activations, self._names, self._options, epoch)
+        self.records.append(report)
+        if self._writer is not None:
+            self._write(report, epoch)
+        if self.verbose == 2 or (self.verbose and (report.saturated_layers or report.dead_layers)):
+            print(report)
+
+    def _write(self, report, step):
+        for s in report:
+            self._writer.histogram(f"activations/{s.layer}", s.histogram, s.bin_edges, step)
+            for field in ("mean", "std", "fraction_zero", "fraction_dead", "fraction_saturated"):
+                value = getattr(s, field)
+                if value is not None:
+                    self._writer.scalar(f"activations/{s.layer}/{field}", value, step)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def get_config(self):
+        return {
+            "x": _common.serialize_batch(self.x),
+            "layers": None if self.layers is None else list(self.layers),
+            "freq": self.freq,
+            "training": self.training,
+            **self._options,
+            "histogram_range": None if self._options["histogram_range"] is None else list(self._options["histogram_range"]),
+            "log_dir": self.log_dir,
+            "verbose": self.verbose,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["x"] = _common.deserialize_batch(config["x"])
+        return cls(**config)
