@@ -140,14 +140,21 @@ def test_progress_bar_accepts_the_log_entries(capsys):
     assert "variance:" in capsys.readouterr().out
 
 
-def test_train_data_measures_the_final_weights_in_inference_mode():
+def test_train_data_measures_the_final_weights_in_inference_mode(monkeypatch):
+    from kerastools._diagnostics import bias_variance
+
+    monkeypatch.setattr(bias_variance, "_EVALUATION_CHUNK", 150)  # one step for 100, `evaluate` for 200
     (x, y), dev = _digits_split()
     model = _classifier(dropout=0.5)
     monitor = BiasVarianceMonitor(train_data=(x[:200], y[:200]))
-    history = model.fit(x, y, validation_data=dev, epochs=2, verbose=0, callbacks=[monitor])
+    small = BiasVarianceMonitor(train_data=(x[:100], y[:100]))
+    history = model.fit(x, y, validation_data=dev, epochs=2, verbose=0, callbacks=[monitor, small])
     predicted = np.argmax(model.predict(x[:200], verbose=0), axis=1)
     assert monitor.records[-1].train_error == pytest.approx(np.mean(predicted != y[:200]), abs=1e-6)
     assert monitor.records[-1].dev_error == pytest.approx(1 - history.history["val_accuracy"][-1], abs=1e-12)
+    for n, m in [(200, monitor), (100, small)]:
+        evaluated = model.evaluate(x[:n], y[:n], verbose=0, return_dict=True)["accuracy"]
+        assert m.records[-1].train_error == pytest.approx(1 - evaluated, abs=1e-7)
     # Evaluating inside `fit` leaves training untouched: same run without the monitor.
     alone = _classifier(dropout=0.5).fit(x, y, validation_data=dev, epochs=2, verbose=0)
     assert alone.history["loss"] == history.history["loss"]

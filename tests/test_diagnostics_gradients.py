@@ -201,3 +201,16 @@ def test_config_round_trip(tmp_path):
     clone = assert_config_round_trip(monitor)
     assert isinstance(clone.loss, keras.losses.MeanAbsoluteError) and clone.loss.name == "my_mae"
     assert_config_round_trip(GradientNormMonitor(X[:2], loss="mse"))
+
+
+def test_monitor_follows_a_recompiled_model_across_fits():
+    model = _mlp(["tanh", "linear"])
+    model.compile(keras.optimizers.SGD(0.0), keras.losses.MeanSquaredError())
+    monitor = GradientNormMonitor(X, Y)
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=[monitor])
+    mse = monitor.records[-1].loss
+    model.compile(keras.optimizers.SGD(0.0), keras.losses.MeanAbsoluteError())
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=[monitor])
+    assert len(monitor.records) == 1  # records are those of the latest fit
+    assert monitor.records[-1].loss == pytest.approx(gradient_norms(model, X, Y, loss="mae").loss, rel=1e-6)
+    assert monitor.records[-1].loss != pytest.approx(mse, rel=1e-3)

@@ -102,20 +102,16 @@ class SummaryWriter:
     def __init__(self, log_dir):
         self._writer = tf.summary.create_file_writer(str(log_dir))
 
-    def scalar(self, tag, value, step):
-        with self._writer.as_default():
-            tf.summary.write(
-                tag, tf.constant(float(value), tf.float32), step=int(step), metadata=_SCALAR_METADATA
-            )
-
-    def histogram(self, tag, counts, edges, step):
-        """Write precomputed bins: ``counts[i]`` values in ``[edges[i], edges[i + 1])``."""
-        edges = np.asarray(edges, np.float64)
-        buckets = np.stack([edges[:-1], edges[1:], np.asarray(counts, np.float64)], axis=1)
-        with self._writer.as_default():
-            tf.summary.write(tag, tf.constant(buckets), step=int(step), metadata=_HISTOGRAM_METADATA)
-
-    def flush(self):
+    def write(self, step, scalars=(), histograms=()):
+        """Write ``(tag, value)`` scalars and ``(tag, counts, edges)`` histograms
+        (``counts[i]`` values in ``[edges[i], edges[i + 1])``) at `step`, then flush."""
+        with self._writer.as_default(step=int(step)):
+            for tag, value in scalars:
+                tf.summary.write(tag, tf.constant(float(value), tf.float32), metadata=_SCALAR_METADATA)
+            for tag, counts, edges in histograms:
+                edges = np.asarray(edges, np.float64)
+                buckets = np.stack([edges[:-1], edges[1:], np.asarray(counts, np.float64)], axis=1)
+                tf.summary.write(tag, tf.constant(buckets), metadata=_HISTOGRAM_METADATA)
         self._writer.flush()
 
     def close(self):

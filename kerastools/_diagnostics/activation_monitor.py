@@ -1,6 +1,7 @@
 """`ActivationMonitor`: activation statistics and histograms per layer during `fit`."""
 
 import keras
+import tensorflow as tf
 
 from kerastools._diagnostics import _common
 from kerastools._diagnostics.activation_statistics import (
@@ -41,7 +42,7 @@ class ActivationMonitor(keras.callbacks.Callback):
             Defaults to `0`.
 
     Attributes:
-        records: one `ActivationReport` per recorded epoch.
+        records: one `ActivationReport` per recorded epoch of the latest `fit`.
 
     Example:
 
@@ -75,14 +76,20 @@ class ActivationMonitor(keras.callbacks.Callback):
         self.log_dir = _common.check_log_dir(log_dir)
         self.verbose = check_int("verbose", verbose, low=0, high=2)
         self.records = []
-        self._extractor = None
+        self._forward = None
+        self._traced_for = None
         self._writer = None
 
     def on_train_begin(self, logs=None):
         self.records = []
-        chosen = resolve_layers(self.model, self.layers)
-        self._names = {layer.name: activation_name(layer) for layer in chosen}
-        self._extractor = build_extractor(self.model, chosen)
+        if self._traced_for is not self.model:  # a later `fit` of the same model reuses it
+            chosen = resolve_layers(self.model, self.layers)
+            self._names = {layer.name: activation_name(layer) for layer in chosen}
+            extractor = build_extractor(self.model, chosen)
+            # Compiled once for the fixed batch, as Keras's own predict function is;
+            # an eager call repeats every layer's Python-level work each epoch.
+            self._forward = tf.function(lambda x: extractor(x, training=self.training))
+            self._traced_for = self.model
         if self.log_dir is not None:
             self._writer = _common.SummaryWriter(self.log_dir)
 
@@ -90,7 +97,7 @@ class ActivationMonitor(keras.callbacks.Callback):
         if not _common.is_due(epoch, self.freq):
             return
         with _common.state_preserved(self.model, self.training):
-            outputs = self._extractor(self.x, training=self.training)
+            outputs = self._forward(self.x)
         activations = {name: keras.ops.convert_to_numpy(outputs[name]) for name in self._names}
         report = statistics_from_activations(activations, self._names, self._options, epoch)
         self.records.append(report)
@@ -100,13 +107,15 @@ class ActivationMonitor(keras.callbacks.Callback):
             print(report)
 
     def _write(self, report, step):
-        for s in report:
-            self._writer.histogram(f"activations/{s.layer}", s.histogram, s.bin_edges, step)
-            for field in ("mean", "std", "fraction_zero", "fraction_dead", "fraction_saturated"):
-                value = getattr(s, field)
-                if value is not None:
-                    self._writer.scalar(f"activations/{s.layer}/{field}", value, step)
-        self._writer.flush()
+        fields = ("mean", "std", "fraction_zero", "fraction_dead", "fraction_saturated")
+        scalars = [
+            (f"activations/{s.layer}/{field}", getattr(s, field))
+            for s in report
+            for field in fields
+            if getattr(s, field) is not None
+        ]
+        histograms = [(f"activations/{s.layer}", s.histogram, s.bin_edges) for s in report]
+        self._writer.write(step, scalars, histograms)
 
     def on_train_end(self, logs=None):
         if self._writer is not None:

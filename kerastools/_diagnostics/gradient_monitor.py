@@ -7,8 +7,8 @@ from kerastools._diagnostics import _common
 from kerastools._diagnostics.gradient_statistics import (
     check_loss,
     check_thresholds,
-    make_gradient_function,
-    report_from_gradients,
+    make_norm_function,
+    report_from_norms,
 )
 from kerastools._registry import register
 from kerastools._validation import check_bool, check_int
@@ -40,7 +40,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
             time. Defaults to `0`.
 
     Attributes:
-        records: one `GradientNormReport` per recorded epoch.
+        records: one `GradientNormReport` per recorded epoch of the latest `fit`.
 
     Example:
 
@@ -74,13 +74,18 @@ class GradientNormMonitor(keras.callbacks.Callback):
         self.verbose = check_int("verbose", verbose, low=0, high=2)
         self.records = []
         self._compute = None
+        self._traced_for = None
         self._writer = None
 
     def on_train_begin(self, logs=None):
         self.records = []
-        # Traced once for the fixed batch; eager execution would redo the
-        # Python-level work of every layer at each call.
-        self._compute = tf.function(make_gradient_function(self.model, self.loss, self.training))
+        # A later `fit` of the same model, compiled with the same loss, reuses the trace.
+        key = (self.model, getattr(self.model, "loss", None))
+        if self._traced_for is None or any(a is not b for a, b in zip(key, self._traced_for)):
+            # Traced once for the fixed batch; eager execution would redo the
+            # Python-level work of every layer at each call.
+            self._compute = tf.function(make_norm_function(self.model, self.loss, self.training))
+            self._traced_for = key
         if self.log_dir is not None:
             self._writer = _common.SummaryWriter(self.log_dir)
 
@@ -88,17 +93,15 @@ class GradientNormMonitor(keras.callbacks.Callback):
         if not _common.is_due(epoch, self.freq):
             return
         with _common.state_preserved(self.model, self.training):
-            value, gradients = self._compute(self.x, self.y)
-        report = report_from_gradients(self.model, value, gradients, self._thresholds, epoch)
+            value, norms = self._compute(self.x, self.y)
+        report = report_from_norms(self.model, value, norms, self._thresholds, epoch)
         self.records.append(report)
         if self._writer is not None:
-            for name, norm in report.variable_norms.items():
-                self._writer.scalar(f"gradient_norm/{name}", norm, epoch)
-            for name, norm in report.layer_norms.items():
-                self._writer.scalar(f"gradient_norm_layer/{name}", norm, epoch)
+            scalars = [(f"gradient_norm/{name}", n) for name, n in report.variable_norms.items()]
+            scalars += [(f"gradient_norm_layer/{name}", n) for name, n in report.layer_norms.items()]
             if report.first_last_ratio is not None:
-                self._writer.scalar("gradient_norm/first_last_ratio", report.first_last_ratio, epoch)
-            self._writer.flush()
+                scalars.append(("gradient_norm/first_last_ratio", report.first_last_ratio))
+            self._writer.write(epoch, scalars)
         if self.verbose == 2 or (self.verbose and report.verdict != "ok"):
             print(report)
 

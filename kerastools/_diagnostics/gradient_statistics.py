@@ -4,7 +4,6 @@ import inspect
 import math
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from kerastools._diagnostics import _common
@@ -34,8 +33,16 @@ def check_loss(loss):
         ) from None
 
 
-def make_gradient_function(model, loss=None, training=False):
-    """A function ``(x, y) -> (loss, gradients)`` over ``model.trainable_variables``.
+def _norm(gradient):
+    """``||g||_2`` in float64 (a float32 gradient of 1e20 must not overflow when
+    squared), computed where the gradient lives: only a scalar leaves the device."""
+    if isinstance(gradient, tf.IndexedSlices):
+        gradient = tf.convert_to_tensor(gradient)
+    return tf.sqrt(tf.reduce_sum(tf.square(tf.cast(gradient, tf.float64))))
+
+
+def make_norm_function(model, loss=None, training=False):
+    """A function ``(x, y) -> (loss, [||dJ/dW||_2 for W in model.trainable_variables])``.
 
     Without `loss` the model's compiled loss is used (``model.compute_loss``, which
     adds ``model.losses``); with it, ``mean(loss(y, model(x))) + sum(model.losses)``.
@@ -61,24 +68,18 @@ def make_gradient_function(model, loss=None, training=False):
                 value = model.compute_loss(x=x, y=y, y_pred=y_pred, training=training)
             else:
                 value = model.compute_loss(x=x, y=y, y_pred=y_pred)
-        return value, tape.gradient(value, model.trainable_variables)
+        gradients = tape.gradient(value, model.trainable_variables)
+        # A variable the loss does not depend on has gradient None: its norm is 0.
+        norms = [tf.zeros((), tf.float64) if g is None else _norm(g) for g in gradients]
+        return value, norms
 
     return compute
 
 
-def _norm(gradient):
-    if gradient is None:
-        return 0.0  # the loss does not depend on the variable: its gradient is 0
-    if isinstance(gradient, tf.IndexedSlices):
-        gradient = tf.convert_to_tensor(gradient)
-    # float64 so that a float32 gradient of 1e20 does not overflow when squared.
-    return float(np.linalg.norm(np.ravel(np.asarray(gradient, np.float64))))
-
-
-def report_from_gradients(model, loss_value, gradients, thresholds, epoch=None):
-    """Norms, per-layer grouping and flags for the gradients of `model`'s variables."""
+def report_from_norms(model, loss_value, norms, thresholds, epoch=None):
+    """Per-layer grouping and flags for the gradient norms of `model`'s variables."""
     variables = model.trainable_variables
-    norms = {v.path: _norm(g) for v, g in zip(variables, gradients)}
+    norms = {v.path: float(keras.ops.convert_to_numpy(n)) for v, n in zip(variables, norms)}
     owner = {}
     for layer in model.layers:
         for v in layer.trainable_variables:
@@ -171,7 +172,7 @@ def gradient_norms(
     x = _common.sample_batch("x", x)
     y = _common.sample_batch("y", y, allow_none=True)
     training = check_bool("training", training)
-    compute = make_gradient_function(model, loss, training)
+    compute = make_norm_function(model, loss, training)
     with _common.state_preserved(model, training):
-        value, gradients = compute(x, y)
-    return report_from_gradients(model, value, gradients, thresholds)
+        value, norms = compute(x, y)
+    return report_from_norms(model, value, norms, thresholds)
