@@ -83,6 +83,13 @@ def test_error_metrics_losses_and_prefix():
     assert forced.records[0].train_error == pytest.approx(0.02) and forced.verdict == "high variance"
 
 
+def test_a_fit_without_epochs_is_not_an_error():
+    monitor = BiasVarianceMonitor()
+    monitor.on_train_begin()
+    monitor.on_train_end()  # e.g. resuming with initial_epoch == epochs
+    assert monitor.records == [] and monitor.verdict is None
+
+
 def test_epochs_without_validation_are_skipped():
     monitor = BiasVarianceMonitor()
     logs = {"loss": 0.3, "accuracy": 0.9}

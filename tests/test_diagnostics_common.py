@@ -89,3 +89,18 @@ def test_everything_is_exported_and_the_callbacks_registered():
 def test_sample_batches_accept_arrays_lists_and_dicts(value):
     monitor = ActivationMonitor(value)
     assert all(isinstance(leaf, np.ndarray) for leaf in keras.tree.flatten(monitor.x))
+
+
+def test_the_readme_examples_run(capsys):
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("### Diagnostics and examples") : text.index("Examples: see examples/ (issue 7).")]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "N(0, 0.01²)  saturated [0.0, 0.0, 0.0, 0.0, 0.0]" in out and "gradients: vanishing" in out
+    assert "epoch 20: high variance" in out and "dead units" in out

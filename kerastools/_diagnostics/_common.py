@@ -11,6 +11,7 @@ monitors free of that dependency (TensorBoard is only needed to *view* them).
 
 import contextlib
 import numbers
+import os
 
 import keras
 import numpy as np
@@ -119,9 +120,11 @@ class SummaryWriter:
 
 
 def check_log_dir(log_dir):
-    if log_dir is not None and not isinstance(log_dir, (str, bytes)) and not hasattr(log_dir, "__fspath__"):
+    if log_dir is None:
+        return None
+    if not isinstance(log_dir, (str, bytes)) and not hasattr(log_dir, "__fspath__"):
         raise TypeError(
             f"Argument `log_dir` must be a path or None. Received: log_dir={log_dir!r} "
             f"of type {type(log_dir).__name__}"
         )
-    return None if log_dir is None else str(log_dir)
+    return os.fsdecode(os.fspath(log_dir))

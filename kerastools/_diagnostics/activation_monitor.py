@@ -35,8 +35,15 @@ class ActivationMonitor(keras.callbacks.Callback):
         training: forward pass in training mode (dropout on, batch statistics);
             the model's moving statistics and seed states are restored, so
             training goes on exactly as without the monitor. Defaults to `False`.
-        bins, histogram_range, saturation_tolerance, max_saturated_fraction,
-        max_dead_fraction: as in `activation_statistics`.
+        bins: number of histogram bins. Defaults to `30`.
+        histogram_range: ``(low, high)``, or `None` for the activation's range
+            when bounded, else the data's. Defaults to `None`.
+        saturation_tolerance: distance to a bound counted as saturated, in
+            [0, 0.5). Defaults to `0.01`.
+        max_saturated_fraction: flag a layer ``saturated`` above this fraction.
+            Defaults to `0.25`.
+        max_dead_fraction: flag a layer ``dead`` above this fraction of dead
+            units. Defaults to `0.25`.
         log_dir: folder for TensorBoard event files, or `None`. Defaults to `None`.
         verbose: 1 prints the table when a layer is flagged, 2 every time.
             Defaults to `0`.

@@ -188,6 +188,7 @@ class BiasVarianceMonitor(keras.callbacks.Callback):
         self.prefix = prefix
         self.verbose = check_int("verbose", verbose, low=0, high=1)
         self.records = []
+        self._epochs_seen = 0
 
     def _error(self, value):
         value = float(value)
@@ -195,9 +196,11 @@ class BiasVarianceMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.records = []
+        self._epochs_seen = 0
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
+        self._epochs_seen += 1
         if not any(key.startswith("val_") for key in logs):
             return  # no validation in this epoch (validation_freq > 1)
         dev_key = "val_" + self.metric
@@ -235,7 +238,7 @@ class BiasVarianceMonitor(keras.callbacks.Callback):
         return results[self.metric]
 
     def on_train_end(self, logs=None):
-        if not self.records:
+        if self._epochs_seen and not self.records:
             raise ValueError(
                 f"BiasVarianceMonitor found no 'val_{self.metric}' in any epoch's logs: "
                 f"pass `validation_data` (or `validation_split`) to `fit`."

@@ -33,8 +33,13 @@ class GradientNormMonitor(keras.callbacks.Callback):
         training: forward pass in training mode (dropout on, batch statistics);
             the model's moving statistics and seed states are restored, so
             training goes on exactly as without the monitor. Defaults to `False`.
-        vanishing_threshold, exploding_threshold, ratio_threshold: as in
-            `gradient_norms`. Default to `1e-7`, `1e3`, `1e3`.
+        vanishing_threshold: a variable's norm below it is vanishing (>= 0, or
+            `None`). Defaults to `1e-7`.
+        exploding_threshold: a variable's norm above it is exploding (> 0, or
+            `None`). Defaults to `1e3`.
+        ratio_threshold: first/last layer norm ratio below ``1 / ratio_threshold``
+            is vanishing, above `ratio_threshold` exploding (>= 1, or `None`).
+            Defaults to `1e3`.
         log_dir: folder for TensorBoard event files, or `None`. Defaults to `None`.
         verbose: 1 prints the table when gradients vanish or explode, 2 every
             time. Defaults to `0`.
