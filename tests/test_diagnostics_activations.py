@@ -110,6 +110,25 @@ def test_dead_units_versus_zero_activations():
     assert stats.dead and not activation_statistics(model, x)["relu"].dead  # 0.25 is not > 0.25
 
 
+def test_dead_channels_of_a_convolution():
+    """For a convolution a unit is a channel: dead when 0 at every position of every example."""
+    conv = keras.layers.Conv2D(4, 3, activation="relu", name="conv")
+    model = keras.Sequential([keras.Input((6, 6, 1)), conv, keras.layers.Flatten(), keras.layers.Dense(2)])
+    conv.set_weights([np.ones((3, 3, 1, 4)) * 0.1, np.array([0.0, -100.0, 0.0, -100.0])])
+    stats = activation_statistics(model, np.abs(X[:8, :36]).reshape(8, 6, 6, 1))["conv"]
+    assert stats.fraction_dead == 0.5 and stats.fraction_zero == pytest.approx(0.5)
+
+
+def test_sequential_models_without_input_are_built_on_the_batch():
+    model = keras.Sequential([keras.layers.Dense(8, activation="relu", name="hidden"), keras.layers.Dense(1)])
+    assert list(activation_statistics(model, X[:5, :4]).layers) == ["hidden"]
+    unbuilt = keras.Sequential([keras.layers.Dense(8, activation="tanh", name="hidden"), keras.layers.Dense(1)])
+    unbuilt.compile("sgd", keras.losses.MeanSquaredError())
+    monitor = ActivationMonitor(X[:37, :4])  # Keras builds the model during the first batch
+    unbuilt.fit(X[:64, :4], X[:64, :1], batch_size=32, epochs=1, verbose=0, callbacks=[monitor])
+    assert monitor.records[0]["hidden"].histogram.sum() == 37 * 8
+
+
 def test_non_finite_activations_are_counted_and_excluded():
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2, activation="exponential", name="exp")])
     model.layers[0].set_weights([np.array([[1.0, 200.0]]), np.zeros(2)])

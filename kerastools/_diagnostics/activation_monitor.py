@@ -6,6 +6,7 @@ import tensorflow as tf
 from kerastools._diagnostics import _common
 from kerastools._diagnostics.activation_statistics import (
     activation_name,
+    _has_inputs,
     build_extractor,
     check_layers,
     check_statistics_args,
@@ -89,20 +90,28 @@ class ActivationMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.records = []
-        if self._traced_for is not self.model:  # a later `fit` of the same model reuses it
-            chosen = resolve_layers(self.model, self.layers)
-            self._names = {layer.name: activation_name(layer) for layer in chosen}
-            extractor = build_extractor(self.model, chosen)
-            # Compiled once for the fixed batch, as Keras's own predict function is;
-            # an eager call repeats every layer's Python-level work each epoch.
-            self._forward = tf.function(lambda x: extractor(x, training=self.training))
-            self._traced_for = self.model
+        if self._traced_for is not self.model and _has_inputs(self.model):
+            self._prepare()  # now, so that a wrong layer name fails before training
         if self.log_dir is not None:
             self._writer = _common.SummaryWriter(self.log_dir)
+
+    def _prepare(self):
+        # A Sequential model without `keras.Input` gets its inputs during the first
+        # batch, so this may have to wait for the first epoch's end.
+        chosen = resolve_layers(self.model, self.layers, self.x)
+        self._names = {layer.name: activation_name(layer) for layer in chosen}
+        extractor = build_extractor(self.model, chosen)
+        # Compiled once for the fixed batch, as Keras's own predict function is;
+        # an eager call repeats every layer's Python-level work each epoch. A
+        # later `fit` of the same model reuses it.
+        self._forward = tf.function(lambda x: extractor(x, training=self.training))
+        self._traced_for = self.model
 
     def on_epoch_end(self, epoch, logs=None):
         if not _common.is_due(epoch, self.freq):
             return
+        if self._traced_for is not self.model:
+            self._prepare()
         with _common.state_preserved(self.model, self.training):
             outputs = self._forward(self.x)
         activations = {name: keras.ops.convert_to_numpy(outputs[name]) for name in self._names}

@@ -38,12 +38,18 @@ def activation_name(layer):
     return name if isinstance(name, str) else getattr(fn, "__name__", type(fn).__name__)
 
 
-def _check_model(model):
+def _has_inputs(model):
     try:
-        inputs = model.inputs
-    except AttributeError:
-        inputs = None
-    if not isinstance(model, keras.Model) or not inputs:
+        return bool(model.inputs)
+    except AttributeError:  # an unbuilt Sequential model, a subclassed model
+        return False
+
+
+def _check_model(model, x=None):
+    if isinstance(model, keras.Sequential) and not model.built and isinstance(x, np.ndarray):
+        # What Keras itself does at the first call: build on the batch's shape.
+        model.build((None, *x.shape[1:]))
+    if not isinstance(model, keras.Model) or not _has_inputs(model):
         raise ValueError(
             "Activation statistics need a Functional or Sequential model with defined "
             "inputs (start it with `keras.Input(shape)`, or build it); a subclassed "
@@ -81,8 +87,9 @@ def check_layers(layers):
     return tuple(layer if isinstance(layer, str) else layer.name for layer in layers)
 
 
-def resolve_layers(model, names):
-    _check_model(model)
+def resolve_layers(model, names, x=None):
+    """The chosen layers of `model` (building an unbuilt Sequential on `x`)."""
+    _check_model(model, x)
     if names is None:
         layers = default_layers(model)
         if not layers:
@@ -171,8 +178,8 @@ def layer_activations(model, x, *, layers=None, training=False):
     >>> for i, (name, a) in enumerate(acts.items()):
     ...     plt.subplot(1, len(acts), i + 1); plt.hist(a.flatten(), 30, range=(0, 1))
     """
-    chosen = resolve_layers(model, check_layers(layers))
     x = _common.sample_batch("x", x)
+    chosen = resolve_layers(model, check_layers(layers), x)
     training = check_bool("training", training)
     with _common.state_preserved(model, training):
         outputs = build_extractor(model, chosen)(x, training=training)
@@ -259,7 +266,8 @@ def activation_statistics(
     >>> s = report["dense_2"]; plt.stairs(s.histogram, s.bin_edges)
     """
     options = check_statistics_args(bins, histogram_range, saturation_tolerance, max_saturated_fraction, max_dead_fraction)
-    chosen = resolve_layers(model, check_layers(layers))
+    x = _common.sample_batch("x", x)
+    chosen = resolve_layers(model, check_layers(layers), x)
     activations = layer_activations(model, x, layers=chosen, training=training)
     names = {layer.name: activation_name(layer) for layer in chosen}
     return statistics_from_activations(activations, names, options)

@@ -71,8 +71,8 @@ class ActivationStats:
         fraction_saturated: fraction of values within `saturation_tolerance` of a
             bound of a bounded activation (sigmoid, tanh, ...), where its
             derivative vanishes; `None` for unbounded activations.
-        fraction_nonfinite: fraction of NaN or infinite values (excluded from the
-            other statistics).
+        fraction_nonfinite: fraction of NaN or infinite values (left out of the
+            mean, std, saturation and histogram).
         histogram: counts per bin; ``bin_edges`` has one more entry.
         bin_edges: bin edges (the activation's range when it is bounded).
         saturated: ``fraction_saturated > max_saturated_fraction``.
