@@ -200,6 +200,12 @@ def test_bad_models_and_layers():
     with pytest.raises(ValueError, match="no hidden layer with a non-linear activation; choose layers with `layers=`"):
         activation_statistics(linear, X[:4])
 
+    inputs = keras.Input((4, 2))
+    sequence, _, _ = keras.layers.LSTM(3, return_state=True, name="lstm")(inputs)
+    recurrent = keras.Model(inputs, keras.layers.Dense(1)(sequence))
+    with pytest.raises(ValueError, match="must name layers with a single output; layer 'lstm' has 3"):
+        activation_statistics(recurrent, np.ones((2, 4, 2)), layers=["lstm"])
+
     class Subclassed(keras.Model):
         def __init__(self):
             super().__init__()

@@ -112,10 +112,13 @@ def build_extractor(model, layers):
     """A model from `model`'s inputs to each chosen layer's output (one forward pass)."""
     outputs = {}
     for layer in layers:
-        try:
-            output = layer.output
-        except (AttributeError, ValueError) as error:
-            raise ValueError(f"Layer {layer.name!r} has no single output to monitor: {error}") from None
+        # A layer called several times (shared) is read at its first call.
+        output = layer.output
+        if isinstance(output, (list, tuple, dict)):
+            raise ValueError(
+                f"Argument `layers` must name layers with a single output; layer "
+                f"{layer.name!r} has {len(output)}. Received: layers including {layer.name!r}"
+            )
         outputs[layer.name] = output
     try:
         inputs = model.input  # the model's own structure (list, dict) of inputs
