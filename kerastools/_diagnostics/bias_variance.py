@@ -101,14 +101,16 @@ class BiasVarianceMonitor(keras.callbacks.Callback):
         variance       = e_dev - e_train        # high when > variance_tolerance
 
     The errors come from `metric`: ``logs[metric]`` for the training set (or
-    `model.evaluate` on `train_data`) and ``logs["val_" + metric]`` for the dev
+    the metric measured on `train_data`) and ``logs["val_" + metric]`` for the dev
     set. An accuracy-like metric (``mode="max"``) gives ``error = 1 - value``; an
     error or loss (``mode="min"``) is used as it is.
 
     Each diagnosed epoch adds four **numbers** to the epoch logs, seen by every
     callback after this one in the list (History, CSVLogger, TensorBoard,
-    EarlyStopping): ``avoidable_bias``, ``variance``, ``high_bias`` and
-    ``high_variance`` (1.0 or 0.0), each prefixed by `prefix`. The verdict string
+    ``EarlyStopping(monitor="variance", mode="min")``; the mode must be given, as
+    Keras cannot infer it for a name it does not know): ``avoidable_bias``,
+    ``variance``, ``high_bias`` and ``high_variance`` (1.0 or 0.0), each prefixed
+    by `prefix`. The verdict string
     (``"high bias"``, ``"high variance"``, ``"high bias and high variance"``,
     ``"good"``) is kept in `records` and printed with ``verbose=1``, never put
     into `logs`: Keras's progress bar averages every log entry and TensorBoard
