@@ -132,8 +132,10 @@ def summarize(layer, activation, values, *, bins, histogram_range, saturation_to
               max_saturated_fraction, max_dead_fraction):
     """`ActivationStats` of one layer's activations (an array, batch axis first)."""
     values = np.asarray(values, np.float64)
-    finite = values[np.isfinite(values)]
-    units = values.reshape(-1, values.shape[-1]) if values.ndim >= 2 else values.reshape(-1, 1)
+    is_finite = np.isfinite(values)
+    finite = values.ravel() if is_finite.all() else values[is_finite]
+    zeros = values == 0
+    units = zeros.reshape(-1, zeros.shape[-1]) if zeros.ndim >= 2 else zeros.reshape(-1, 1)
     bounds = BOUNDS.get(activation)
     saturated = None
     if bounds is not None:
@@ -143,13 +145,13 @@ def summarize(layer, activation, values, *, bins, histogram_range, saturation_to
     if histogram_range is None:
         histogram_range = bounds or ((finite.min(), finite.max()) if finite.size else (0.0, 1.0))
     counts, edges = np.histogram(finite, bins=bins, range=histogram_range)
-    fraction_dead = float(np.mean(np.all(units == 0, axis=0)))
+    fraction_dead = float(np.mean(units.all(axis=0)))
     return ActivationStats(
         layer=layer,
         activation=activation,
         mean=float(finite.mean()) if finite.size else float("nan"),
         std=float(finite.std()) if finite.size else float("nan"),
-        fraction_zero=float(np.mean(values == 0)),
+        fraction_zero=float(np.mean(zeros)),
         fraction_dead=fraction_dead,
         fraction_saturated=saturated,
         fraction_nonfinite=1.0 - finite.size / values.size,
