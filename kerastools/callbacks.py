@@ -1,3 +1,5 @@
 """Keras callbacks: learning-rate logging and plateaus, HDF5 checkpoints, diagnostics."""
 
-__all__ = []
+from kerastools._checkpoint import HDF5Checkpoint
+
+__all__ = ["HDF5Checkpoint"]
