@@ -25,6 +25,8 @@ from kerastools._validation import check_bool, check_choice, check_int, check_se
 _CHUNK_BYTES = 1 << 20
 # Default shuffle window: about 32 MiB of inputs.
 _WINDOW_BYTES = 32 << 20
+# Rows handed from Python to tf.data at once: about 4 MiB of inputs.
+_SLAB_BYTES = 4 << 20
 
 
 def _row_bytes(shape, dtype):
@@ -186,7 +188,23 @@ def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=N
         shuffle_buffer = max(batch_size, _WINDOW_BYTES // row_bytes)
     window_blocks = max(1, math.ceil(max(shuffle_buffer, batch_size) / block))
     keys = [x_key] if y_key is None else [x_key, y_key]
+    slab = batch_size * max(1, _SLAB_BYTES // (batch_size * row_bytes))
     epochs = itertools.count(initial_epoch)
+
+    def read_window(sources, group, carry):
+        # One buffer per key, filled in place by `read_direct`: no per-block
+        # temporaries, so the window is the only large allocation.
+        sizes = [min(block, n - b) for b in group]
+        window = []
+        for source, rest in zip(sources, carry):
+            buffer = np.empty((len(rest) + sum(sizes), *source.shape[1:]), source.dtype)
+            buffer[: len(rest)] = rest
+            offset = len(rest)
+            for b, size in zip(group, sizes):
+                source.read_direct(buffer, np.s_[b : b + size], np.s_[offset : offset + size])
+                offset += size
+            window.append(buffer)
+        return window
 
     def generate():
         epoch = next(epochs)
@@ -198,20 +216,33 @@ def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=N
         with h5py.File(path, "r") as handle:
             sources = [handle[k] for k in keys]
             for first in range(0, len(starts), window_blocks):
-                group = sorted(starts[first : first + window_blocks]) if rng is None else starts[first : first + window_blocks]
-                window = [np.concatenate([c, *(s[b : b + block] for b in group)]) for c, s in zip(carry, sources)]
-                if rng is not None:
-                    order = rng.permutation(len(window[0]))
-                    window = [w[order] for w in window]
-                full = len(window[0]) - len(window[0]) % batch_size
-                for start in range(0, full, batch_size):
-                    yield tuple(w[start : start + batch_size] for w in window) if y_key else window[0][start : start + batch_size]
-                carry = [w[full:] for w in window]
+                window = read_window(sources, starts[first : first + window_blocks], carry)
+                size = len(window[0])
+                full = size - size % batch_size
+                # Shuffled rows are gathered through a permutation of the window
+                # rather than from a permuted copy of it (half the memory).
+                order = rng.permutation(size) if rng is not None else None
+                for start in range(0, full, slab):
+                    rows = slice(start, min(start + slab, full)) if order is None else order[start : min(start + slab, full)]
+                    yield tuple(w[rows] for w in window)
+                carry = [w[full:] if order is None else w[order[full:]] for w in window]
+                carry = [c.copy() for c in carry]  # a view would pin the whole window
+                del window
         if len(carry[0]) and not drop_remainder:
-            yield tuple(carry) if y_key else carry[0]
+            yield tuple(carry)
+
+    def to_batches(*slabs):
+        # A slab is whole batches, or the final partial batch on its own.
+        size = tf.minimum(tf.shape(slabs[0])[0], batch_size)
+        batches = tuple(tf.reshape(t, [-1, size, *specs[k][0][1:]]) for t, k in zip(slabs, keys))
+        return tf.data.Dataset.from_tensor_slices(batches if y_key else batches[0])
 
     signature = tuple(tf.TensorSpec((None, *specs[k][0][1:]), tf.as_dtype(specs[k][1])) for k in keys)
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature if y_key else signature[0])
+    # Python hands tf.data slabs of several batches (~4 MiB): the per-element
+    # cost of `from_generator` is paid per slab, not per batch.
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature).flat_map(to_batches)
     steps = n // batch_size if drop_remainder else math.ceil(n / batch_size)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    # A fixed prefetch of about one slab keeps memory bounded; AUTOTUNE may buffer
+    # up to half the RAM when reading outpaces training.
+    return dataset.prefetch(max(2, slab // batch_size))

@@ -51,6 +51,19 @@ def extra_model_variables(model):
     return [v for v in model.variables if id(v) not in saved]
 
 
+def compile_config(model):
+    """`model.get_compile_config()`, with the optimizer put back if Keras lost it.
+
+    Keras 3.15's own HDF5 writer pops "optimizer" out of the model's live compile
+    config, so after one `model.save("x.h5")` the config has no optimizer and a
+    model rebuilt from it would get the default RMSprop.
+    """
+    config = dict(model.get_compile_config())
+    if config and config.get("optimizer") is None and getattr(model, "optimizer", None) is not None:
+        config["optimizer"] = keras.saving.serialize_keras_object(model.optimizer)
+    return config
+
+
 def write_state(group, model, *, include_optimizer=True, checkpoint=None):
     """Write the seed states of `model`, and its compile config and optimizer
     variables unless `include_optimizer` is False (``.keras`` files hold those
@@ -69,12 +82,7 @@ def write_state(group, model, *, include_optimizer=True, checkpoint=None):
     if not include_optimizer:
         group.attrs["optimizer_iterations"] = int(keras.ops.convert_to_numpy(optimizer.iterations))
         return
-    config = dict(model.get_compile_config())
-    if config.get("optimizer") is None:
-        # Keras 3.15's own HDF5 writer pops "optimizer" out of the model's live
-        # compile config, so after one `model.save("x.h5")` it is gone.
-        config["optimizer"] = keras.saving.serialize_keras_object(optimizer)
-    group.attrs["compile_config"] = json.dumps(config, default=_json_default)
+    group.attrs["compile_config"] = json.dumps(compile_config(model), default=_json_default)
     opt_group = group.create_group("optimizer")
     opt_group.attrs["class_name"] = type(optimizer).__name__
     opt_group.attrs["built"] = bool(optimizer.built)

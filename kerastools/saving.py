@@ -29,8 +29,10 @@ intact.
 
 import contextlib
 import io
+import json
 import logging
 import os
+import shutil
 import zipfile
 import zlib
 
@@ -121,11 +123,40 @@ def write(model, filepath, checkpoint=None):
                 group.attrs[_saved_state.CHECKSUM_ATTR] = _saved_state.content_checksum(handle)
         else:
             keras.saving.save_model(model, tmp)
+            _repair_compile_config(tmp, model)
             buffer = io.BytesIO()
             with h5py.File(buffer, "w") as handle:
                 _saved_state.write_state(handle, model, include_optimizer=False, checkpoint=checkpoint)
             with zipfile.ZipFile(tmp, "a") as archive:
                 archive.writestr(MEMBER, buffer.getvalue())
+
+
+def _repair_compile_config(archive_path, model):
+    """Put the optimizer back into a ``.keras`` archive's compile config if Keras left it out.
+
+    See `_saved_state.compile_config`: after a Keras `model.save("x.h5")`, Keras
+    writes ``.keras`` files whose model reloads with a default RMSprop and
+    silently drops the saved optimizer state. Rewrites the archive only then.
+    """
+    with zipfile.ZipFile(archive_path) as archive:
+        config = json.loads(archive.read("config.json"))
+    stored = config.get("compile_config")
+    if not stored or stored.get("optimizer") is not None:
+        return
+    stored["optimizer"] = _saved_state.compile_config(model)["optimizer"]
+    fixed = archive_path + ".fix"
+    try:
+        with zipfile.ZipFile(archive_path) as src, zipfile.ZipFile(fixed, "w") as dst:
+            for info in src.infolist():
+                if info.filename == "config.json":
+                    dst.writestr(info, json.dumps(config))
+                else:
+                    with src.open(info) as reader, dst.open(info, "w") as writer:
+                        shutil.copyfileobj(reader, writer, 1 << 20)
+        os.replace(fixed, archive_path)
+    finally:
+        if os.path.exists(fixed):
+            os.remove(fixed)
 
 
 def _damaged(path, detail):
