@@ -161,7 +161,7 @@ class HDF5Checkpoint(keras.callbacks.Callback):
                 f"(available: {sorted(logs)}). Received: filepath={self.filepath!r}"
             ) from None
         info = {"epoch": epoch + 1, "monitor": self.monitor, "value": value, "mode": self._mode}
-        saving.write(self.model, path, checkpoint=info)
+        saving._write(self.model, path, checkpoint=info)
         if self.verbose:
             print(f"Epoch {epoch + 1}: HDF5Checkpoint saved {path}")
         self._records[os.path.abspath(path)] = CheckpointRecord(path, epoch + 1, self.monitor, value, self._mode)

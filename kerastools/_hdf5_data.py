@@ -117,7 +117,7 @@ def write_hdf5(path, *, chunks=None, compression=None, overwrite=True, **arrays)
 
 
 def _open_checked(path, x_key, y_key):
-    path = os.fspath(path)
+    path = os.path.abspath(os.fspath(path))  # iterated later, maybe from another cwd
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No file at `path`. Received: path={path!r}")
     if not h5py.is_hdf5(path):
@@ -134,6 +134,10 @@ def _open_checked(path, x_key, y_key):
             data = handle[key]
             if data.ndim == 0:
                 raise ValueError(f"Data set {key!r} in {path!r} is a scalar; it needs an examples axis. Received: {arg}={key!r}")
+            try:
+                tf.as_dtype(data.dtype)
+            except TypeError:
+                raise ValueError(f"Data set {key!r} in {path!r} has dtype {data.dtype}, which TensorFlow cannot hold. Received: {arg}={key!r}") from None
             specs[key] = (data.shape, data.dtype, data.chunks)
     if y_key is not None and specs[x_key][0][0] != specs[y_key][0][0]:
         raise ValueError(f"Data sets {x_key!r} and {y_key!r} in {path!r} have different numbers of examples: {specs[x_key][0][0]} and {specs[y_key][0][0]}.")

@@ -107,10 +107,10 @@ def save_model(model, filepath, *, overwrite=True):
     check_bool("overwrite", overwrite)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"A file exists at `filepath` and `overwrite=False`. Received: filepath={os.fspath(filepath)!r}")
-    write(model, filepath)
+    _write(model, filepath)
 
 
-def write(model, filepath, checkpoint=None):
+def _write(model, filepath, checkpoint=None):
     """`save_model` without argument checks; `checkpoint` is stored for `HDF5Checkpoint`."""
     with _atomic.atomic_path(filepath) as tmp:
         if _suffix(filepath) == "h5":

@@ -13,6 +13,10 @@ from tests.conformance import assert_registered
 
 CASE = "sgd_nesterov_momentum"
 
+# Keras's HDF5 writer, called from inside `fit`, converts TensorFlow variables
+# with `np.array(x)`, which NumPy 2 flags; the warning is Keras's, not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+
 
 class SetLog(keras.callbacks.Callback):
     """Puts a chosen value into the epoch logs (runs before the checkpoint)."""

@@ -195,6 +195,10 @@ def test_dataset_errors(tmp_path):
         data.hdf5_dataset(tmp_path / "d.h5", "x", "y")
     with pytest.raises(ValueError, match=r"Data set 's' in '.*d.h5' is a scalar"):
         data.hdf5_dataset(tmp_path / "d.h5", "s")
+    with h5py.File(tmp_path / "records.h5", "w") as f:
+        f.create_dataset("r", data=np.zeros(4, dtype=[("a", "f4"), ("b", "i4")]))
+    with pytest.raises(ValueError, match=r"Data set 'r' in '.*records.h5' has dtype .* which TensorFlow cannot hold. Received: x_key='r'"):
+        data.hdf5_dataset(tmp_path / "records.h5", "r")
     for kwargs, message in [
         ({"batch_size": 0}, r"Argument `batch_size` must be an integer >= 1. Received: batch_size=0"),
         ({"shuffle_buffer": 0}, r"Argument `shuffle_buffer` must be an integer >= 1. Received: shuffle_buffer=0"),
