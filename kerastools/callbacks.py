@@ -1,6 +1,7 @@
 """Keras callbacks: learning-rate logging and plateaus, HDF5 checkpoints, diagnostics."""
 
-from kerastools._diagnostics import (  # diagnostics (issue 7)
+from kerastools._checkpoint import HDF5Checkpoint
+from kerastools._diagnostics import (
     ActivationMonitor,
     ActivationReport,
     ActivationStats,
@@ -15,6 +16,8 @@ from kerastools._diagnostics import (  # diagnostics (issue 7)
 )
 
 __all__ = [
+    # saving (issue 5)
+    "HDF5Checkpoint",
     # diagnostics (issue 7)
     "ActivationMonitor",
     "ActivationReport",
