@@ -177,3 +177,17 @@ def graph_op_types(optimizer, variables):
 
 def fused_op_types(types):
     return {t for t in types if t.startswith("ResourceApply") or t.startswith("ResourceSparseApply")}
+
+
+def by_hand(optimizer, w0, grads):
+    """Apply each gradient in turn to one float64 variable starting at `w0`;
+    returns the value after each step."""
+    w = keras.Variable(np.asarray(w0, "float64"), dtype="float64")
+    values = []
+    for g in grads:
+        optimizer.apply([tf.constant(np.asarray(g, "float64"))], [w])
+        values.append(w.numpy())
+    return values
+
+
+BOTH_PATHS = {"argnames": "fused", "argvalues": [None, False], "ids": ["fused", "portable"]}

@@ -14,13 +14,6 @@ from tests.optimizers import cases as C
 STEPS = 100
 
 
-@pytest.fixture
-def float64():
-    # conftest restores both after the test
-    keras.config.set_floatx("float64")
-    keras.config.set_dtype_policy("float64")  # conftest restores floatx after the test
-
-
 def _paths(case_list):
     """(case, fused) pairs: the fused path where a kernel exists, and always the portable one."""
     params = []

@@ -13,13 +13,6 @@ from tests import conformance, reference
 from tests.optimizers import cases as C
 
 
-@pytest.fixture
-def float64():
-    # conftest restores both after the test
-    keras.config.set_floatx("float64")
-    keras.config.set_dtype_policy("float64")
-
-
 def _data(n=64, features=5, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, features)).astype("float32")
