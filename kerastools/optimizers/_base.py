@@ -166,6 +166,13 @@ class FusedOptimizer(keras.optimizers.Optimizer):
         """Whether a TensorFlow kernel computes this configuration exactly."""
         return True
 
+    def _under_xla(self):
+        """What to do inside an XLA compilation (``jit_compile=True``):
+        ``"fused"`` (the kernel compiles, and touches no more memory than the
+        rule needs), ``"portable"`` (it compiles, but the `keras.ops` path, which
+        XLA fuses, touches less memory) or ``"unsupported"`` (no XLA kernel)."""
+        return "fused"
+
     def _convention(self):
         """How `_check_fused` names the configuration in its message."""
         return type(self).__name__
@@ -189,14 +196,25 @@ class FusedOptimizer(keras.optimizers.Optimizer):
         if not self._has_fused_kernel():
             return False
         dtype = keras.backend.standardize_dtype(variable.dtype)
-        if dtype in _FUSED_DTYPES:
+        if dtype not in _FUSED_DTYPES:
+            if self.fused:
+                raise ValueError(
+                    f"Argument `fused=True` needs float32 or float64 variables; variable "
+                    f"{variable.name!r} is {dtype}. Received: fused=True"
+                )
+            return False
+        from kerastools.optimizers import _tf_kernels
+
+        if not _tf_kernels.in_xla_context():
             return True
-        if self.fused:
+        choice = self._under_xla()
+        if choice == "unsupported" and self.fused:
             raise ValueError(
-                f"Argument `fused=True` needs float32 or float64 variables; variable "
-                f"{variable.name!r} is {dtype}. Received: fused=True"
+                f"Argument `fused=True` is not available under XLA (jit_compile=True) for "
+                f"{self._convention()}: its TensorFlow kernel has no XLA implementation. "
+                "Received: fused=True"
             )
-        return False
+        return choice == "fused" or (choice == "portable" and bool(self.fused))
 
     def update_step(self, gradient, variable, learning_rate):
         """Apply this optimizer's rule to one variable (called by `apply`)."""

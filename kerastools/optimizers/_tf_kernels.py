@@ -5,9 +5,10 @@ Imported only on the TensorFlow backend. A Keras variable on that backend
 exposes its `tf.Variable`'s resource handle as ``.handle``; inside the
 ``tf.distribute`` update that Keras runs for each device, the handle of a
 mirrored slot variable is the one of that device's copy, so the same calls work
-with and without a distribution strategy. The kernels used here all have XLA
-implementations (``ResourceApplyAdamWithAmsgrad`` and the ``ResourceSparseApply*``
-kernels do not, which is why AMSGrad and sparse rows use other ops).
+with and without a distribution strategy. All kernels used here have XLA
+implementations except ``ResourceApplyAdamWithAmsgrad``, which therefore runs
+only outside XLA; the ``ResourceSparseApply*`` kernels have none either, so
+sparse rows use gathers and scatters, which do.
 
 Every kernel takes its hyperparameters as scalars of the variable's dtype.
 """
@@ -20,6 +21,12 @@ def _scalar(value, dtype):
     if isinstance(value, (int, float)):
         return tf.constant(value, dtype)
     return tf.cast(value, dtype)
+
+
+def in_xla_context():
+    """Whether the function being traced will be compiled by XLA (``jit_compile=True``)."""
+    enclosing = getattr(tf.__internal__, "get_enclosing_xla_context", None)
+    return enclosing is not None and enclosing() is not None
 
 
 def is_indexed_slices(gradient):
@@ -139,10 +146,29 @@ def centered_rmsprop(var, mg, ms, mom, lr, grad, rho, momentum, epsilon):
     )
 
 
+def adam_amsgrad(var, m, v, v_max, lr, grad, beta_1, beta_2, beta_1_power, beta_2_power, epsilon):
+    """As `adam`, with ``v_max = maximum(v_max, v)`` in place of ``v`` in the step."""
+    dtype = var.dtype
+    tf.raw_ops.ResourceApplyAdamWithAmsgrad(
+        var=var.handle,
+        m=m.handle,
+        v=v.handle,
+        vhat=v_max.handle,
+        beta1_power=_scalar(beta_1_power, dtype),
+        beta2_power=_scalar(beta_2_power, dtype),
+        lr=lr,
+        beta1=_scalar(beta_1, dtype),
+        beta2=_scalar(beta_2, dtype),
+        epsilon=_scalar(epsilon, dtype),
+        grad=grad,
+    )
+
+
 def adam(var, m, v, lr, grad, beta_1, beta_2, beta_1_power, beta_2_power, epsilon, nesterov=False):
     """``m = beta_1 * m + (1 - beta_1) * grad``; ``v = beta_2 * v + (1 - beta_2) * grad ** 2``;
     ``var -= lr * sqrt(1 - beta_2_power) / (1 - beta_1_power) * m / (sqrt(v) + epsilon)``,
-    with ``m`` replaced by ``beta_1 * m + (1 - beta_1) * grad`` if `nesterov`.
+    with ``m`` in the step replaced by ``beta_1 * m + (1 - beta_1) * grad`` (the new
+    ``m``) if `nesterov`.
 
     `epsilon` may be a tensor (Adam's paper convention passes a per-step value).
     """

@@ -74,9 +74,10 @@ class Adam(FusedOptimizer):
     Note:
         ``"hat"`` and ``"outside"`` go through TensorFlow's fused
         ``ResourceApplyAdam`` kernel (``"outside"`` by passing the per-step
-        ``epsilon * sqrt(1 - beta_2 ** t)``). ``"inside"`` and ``amsgrad=True``
-        use the `keras.ops` path: no kernel computes ``sqrt(v_hat + epsilon)``, and
-        TensorFlow's AMSGrad kernel cannot be compiled by XLA.
+        ``epsilon * sqrt(1 - beta_2 ** t)``), or ``ResourceApplyAdamWithAmsgrad``
+        for AMSGrad, which has no XLA implementation: under ``jit_compile=True``
+        AMSGrad takes the `keras.ops` path, which XLA fuses. ``"inside"`` always
+        takes the `keras.ops` path: no kernel computes ``sqrt(v_hat + epsilon)``.
 
     References:
         Kingma & Ba, 2015, https://arxiv.org/abs/1412.6980;
@@ -103,7 +104,10 @@ class Adam(FusedOptimizer):
         self._check_fused()
 
     def _has_fused_kernel(self):
-        return not self.amsgrad and self.epsilon_placement != "inside"
+        return self.epsilon_placement != "inside"
+
+    def _under_xla(self):
+        return "unsupported" if self.amsgrad else "fused"
 
     def _convention(self):
         return f"Adam(epsilon_placement={self.epsilon_placement!r}, amsgrad={self.amsgrad})"
@@ -140,18 +144,14 @@ class Adam(FusedOptimizer):
         if self.epsilon_placement == "outside":
             # m_hat / (sqrt(v_hat) + eps) == sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps * sqrt(1 - b2^t))
             epsilon = ops.multiply(epsilon, ops.sqrt(ops.subtract(constant(1.0, dtype), beta_2_power)))
-        _tf_kernels.adam(
-            variable,
-            self._slot(self._momentums, variable),
-            self._slot(self._velocities, variable),
-            learning_rate,
-            gradient,
-            self.beta_1,
-            self.beta_2,
-            beta_1_power,
-            beta_2_power,
-            epsilon,
-        )
+        m = self._slot(self._momentums, variable)
+        v = self._slot(self._velocities, variable)
+        hyper = (self.beta_1, self.beta_2, beta_1_power, beta_2_power, epsilon)
+        if self.amsgrad:
+            v_max = self._slot(self._velocity_hats, variable)
+            _tf_kernels.adam_amsgrad(variable, m, v, v_max, learning_rate, gradient, *hyper)
+        else:
+            _tf_kernels.adam(variable, m, v, learning_rate, gradient, *hyper)
 
     def _portable_update(self, gradient, variable, learning_rate):
         dtype = variable.dtype

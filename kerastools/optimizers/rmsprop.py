@@ -104,6 +104,11 @@ class RMSprop(FusedOptimizer):
             return True
         return not self.centered and self.momentum == 0
 
+    def _under_xla(self):
+        # XLA fuses the keras.ops path into one pass over w, s and g; the kernels
+        # also read and write the momentum buffer, even when momentum == 0.
+        return "fused" if self.momentum > 0 else "portable"
+
     def _convention(self):
         return (
             f"RMSprop(epsilon_placement={self.epsilon_placement!r}, "

@@ -80,7 +80,7 @@ CASES = [
           {"learning_rate": 0.01, "epsilon": 1e-2, "epsilon_placement": "outside"}),
     _case("adam_inside", kt.Adam, None,
           {"learning_rate": 0.01, "epsilon": 1e-2, "epsilon_placement": "inside"}),
-    _case("adam_amsgrad", kt.Adam, None,
+    _case("adam_amsgrad", kt.Adam, "ResourceApplyAdamWithAmsgrad",
           {"learning_rate": 0.01, "beta_2": 0.9, "amsgrad": True}, _K.Adam),
     _case("adamw", kt.AdamW, "ResourceApplyAdam", keras_cls=_K.AdamW),
     _case("adamw_outside", kt.AdamW, "ResourceApplyAdam",
@@ -162,12 +162,12 @@ def max_abs_diff(xs, ys):
     return max(float(np.max(np.abs(x - y))) for x, y in zip(xs, ys))
 
 
-def graph_op_types(optimizer, variables):
+def graph_op_types(optimizer, variables, jit_compile=False):
     """The op types of one traced `apply` on `variables`, nested functions
     (``tf.cond`` branches) included."""
     optimizer.build(variables)
     specs = [tf.TensorSpec(v.shape, v.dtype) for v in variables]
-    fn = tf.function(lambda *grads: optimizer.apply(list(grads), variables))
+    fn = tf.function(lambda *grads: optimizer.apply(list(grads), variables), jit_compile=jit_compile)
     graph_def = fn.get_concrete_function(*specs).graph.as_graph_def()
     types = {node.op for node in graph_def.node}
     for function in graph_def.library.function:

@@ -85,6 +85,29 @@ def test_the_expected_kernel_runs(case):
     assert C.fused_op_types(C.graph_op_types(case.make(fused=False), variables)) == set()
 
 
+XLA_CHOICES = [  # (optimizer, kernels in an XLA-compiled apply)
+    (lambda: kt.Adam(), {"ResourceApplyAdam"}),
+    (lambda: kt.SGD(momentum=0.9), {"ResourceApplyKerasMomentum"}),
+    (lambda: kt.RMSprop(momentum=0.5), {"ResourceApplyRMSProp"}),
+    # The kernel would also stream the unused momentum buffer; XLA fuses keras.ops.
+    (lambda: kt.RMSprop(), set()),
+    (lambda: kt.RMSprop(fused=True), {"ResourceApplyRMSProp"}),
+    # TensorFlow's AMSGrad kernel has no XLA implementation.
+    (lambda: kt.Adam(amsgrad=True), set()),
+]
+
+
+@pytest.mark.parametrize("make, expected", XLA_CHOICES, ids=[f"choice{i}" for i in range(len(XLA_CHOICES))])
+def test_kernel_choice_under_xla(make, expected):
+    variables = [keras.Variable(np.ones(2, "float32"))]
+    assert C.fused_op_types(C.graph_op_types(make(), variables, jit_compile=True)) == expected
+
+
+def test_fused_true_without_an_xla_kernel_fails_under_xla():
+    with pytest.raises(ValueError, match=r"not available under XLA \(jit_compile=True\) for Adam"):
+        C.graph_op_types(kt.Adam(amsgrad=True, fused=True), [keras.Variable(np.ones(2))], jit_compile=True)
+
+
 @pytest.mark.parametrize("case", C.FUSED_CASES, ids=C.ids(C.FUSED_CASES))
 def test_low_precision_variables_take_the_portable_path(case):
     variables = [keras.Variable(np.ones(2), dtype="bfloat16")]

@@ -78,8 +78,8 @@ BAD_ARGUMENTS = [
     (kt.Adam, {"fused": True, "epsilon_placement": "inside"}, ValueError,
      "Argument `fused=True` is not available for Adam(epsilon_placement='inside', amsgrad=False): "
      "TensorFlow has no fused kernel for it. Received: fused=True"),
-    (kt.Adam, {"fused": True, "amsgrad": True}, ValueError,
-     "Argument `fused=True` is not available for Adam(epsilon_placement='hat', amsgrad=True)"),
+    (kt.Adam, {"fused": True, "amsgrad": True, "epsilon_placement": "inside"}, ValueError,
+     "Argument `fused=True` is not available for Adam(epsilon_placement='inside', amsgrad=True)"),
     (kt.RMSprop, {"fused": True, "epsilon_placement": "outside", "momentum": 0.5}, ValueError,
      "Argument `fused=True` is not available for "
      "RMSprop(epsilon_placement='outside', centered=False, momentum=0.5)"),
