@@ -120,30 +120,31 @@ SPARSE_CASES = {  # name: (optimizer, its float64 reference)
 
 
 def _embedding_steps(optimizer, steps, jit_compile):
-    """Steps on an Embedding whose batches repeat ids; returns (table, dense grads)."""
+    """Steps on an `Embedding` layer whose batches repeat ids (its gradient is a
+    `tf.IndexedSlices` with duplicate rows); returns (table, [(table before, dense grad)])."""
     rng = np.random.default_rng(0)
-    table = keras.Variable(rng.standard_normal((6, 3)), dtype="float64")
+    layer = keras.layers.Embedding(6, 3, embeddings_initializer=keras.initializers.RandomNormal(seed=1))
+    layer.build((None,))
     target = tf.constant(rng.standard_normal((5, 3)))
     batches = [tf.constant(rng.integers(0, 4, 5)) for _ in range(steps)]  # rows 4, 5 never used
-    optimizer.build([table])
+    optimizer.build(layer.trainable_variables)
     dense_grads = []
 
     @tf.function(jit_compile=jit_compile)
     def step(ids):
         with tf.GradientTape() as tape:
-            rows = tf.gather(table.value, ids)
-            loss = tf.reduce_sum((rows - target) ** 2)
-        grad = tape.gradient(loss, table.value)
-        optimizer.apply([grad], [table])
+            loss = tf.reduce_sum((layer(ids) - target) ** 2)
+        (grad,) = tape.gradient(loss, layer.trainable_variables)
+        optimizer.apply([grad], layer.trainable_variables)
         return grad.values, grad.indices
 
     for ids in batches:
-        before = table.numpy()
+        before = layer.embeddings.numpy()
         values, indices = step(ids)
         grad = np.zeros_like(before)
         np.add.at(grad, indices.numpy(), values.numpy())
         dense_grads.append((before, grad))
-    return table.numpy(), dense_grads
+    return layer.embeddings.numpy(), dense_grads
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
@@ -243,6 +244,23 @@ def test_gradient_accumulation_averages_gradients(float64):
             np.testing.assert_allclose(v.numpy(), e, rtol=1e-9)
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"gradient_accumulation_steps": 2},
+        {"use_ema": True, "ema_momentum": 0.5, "ema_overwrite_frequency": 3},
+        {"clipnorm": 0.1},
+        {"weight_decay": 0.1},
+    ],
+    ids=["accumulation", "ema", "clipnorm", "weight_decay"],
+)
+def test_fit_with_keras_base_options_matches_keras(kwargs):
+    """The same options inside `fit` (graph mode: the update sits in `tf.cond` branches)."""
+    ours = _fit_weights(kt.Adam(learning_rate=0.01, **kwargs))
+    theirs = _fit_weights(keras.optimizers.Adam(learning_rate=0.01, **kwargs))
+    _assert_weights_close(ours, theirs, atol=1e-6)
+
+
 def test_ema_matches_keras():
     kwargs = {"learning_rate": 0.05, "use_ema": True, "ema_momentum": 0.8, "ema_overwrite_frequency": 3}
     problems = _problems()
@@ -287,3 +305,9 @@ def test_models_compiled_with_the_optimizers_save_and_load(case, tmp_path):
     assert int(restored[0].numpy()) == 4  # iterations: 64 samples / 16
     for got, expected in zip(restored, model.optimizer.variables):
         np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_fused_kernel_runs_inside_gradient_accumulation():
+    variables = [keras.Variable(np.ones(3, "float32"))]
+    optimizer = kt.Adam(gradient_accumulation_steps=2)
+    assert C.fused_op_types(C.graph_op_types(optimizer, variables)) == {"ResourceApplyAdam"}
