@@ -7,7 +7,8 @@ meaning of every slot:
 * ``_fused_update``: one of TensorFlow's fused training kernels
   (``tf.raw_ops.ResourceApply*``), which reads and writes every array once;
 * ``_portable_update``: the same rule in `keras.ops`, for the other backends,
-  for float16/bfloat16 variables and for the conventions no kernel computes.
+  for float16/bfloat16 variables, for the conventions no kernel computes and,
+  under XLA, where the kernel has no XLA form or would move more memory.
 
 Keras's base class keeps doing everything around the rule (clipping, weight
 decay, EMA, gradient accumulation, loss scaling, `tf.distribute`).
@@ -85,9 +86,11 @@ class FusedOptimizer(keras.optimizers.Optimizer):
     """Base class: validates Keras's base arguments and routes each update.
 
     Subclasses implement `build`, `_fused_update`, `_portable_update` and
-    `get_config`, and may override `_has_fused_kernel` (whether the chosen
-    convention has a kernel) and `_sparse_update` (row-wise updates for
-    `tf.IndexedSlices` gradients when they equal the dense update).
+    `get_config`, call `_check_fused` at the end of `__init__`, and may override
+    `_has_fused_kernel` (whether the chosen convention has a kernel), `_under_xla`
+    (what to run inside XLA), `_convention` (for messages) and `_sparse_update`
+    (row-wise updates for `tf.IndexedSlices` gradients where they equal the dense
+    update).
     """
 
     def __init__(

@@ -142,7 +142,8 @@ class Adam(FusedOptimizer):
         learning_rate = ops.multiply(learning_rate, constant(c2**0.5 / c1, dtype))
         epsilon = constant(self.epsilon * c2**0.5, dtype)
         if self.epsilon_placement == "outside":
-            # m_hat / (sqrt(v_hat) + eps) == sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps * sqrt(1 - b2^t))
+            # m_hat / (sqrt(v_hat) + eps)
+            #   == sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps * sqrt(1 - b2^t))
             epsilon = ops.multiply(epsilon, ops.sqrt(ops.subtract(constant(1.0, dtype), beta_2_power)))
         m = self._slot(self._momentums, variable)
         v = self._slot(self._velocities, variable)
