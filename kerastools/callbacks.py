@@ -1,3 +1,5 @@
 """Keras callbacks: learning-rate logging and plateaus, HDF5 checkpoints, diagnostics."""
 
-__all__ = []
+from kerastools.schedules._callbacks import LearningRateLogger, ReduceLROnPlateau
+
+__all__ = ["LearningRateLogger", "ReduceLROnPlateau"]
