@@ -146,8 +146,18 @@ class Schedule(_LearningRateSchedule):
 
     def __repr__(self):
         # Attributes rather than config values, so nested schedules print as objects.
-        args = ", ".join(f"{k}={getattr(self, k, v)!r}" for k, v in self.get_config().items())
+        args = ", ".join(f"{k}={_describe(getattr(self, k, v))}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _describe(value):
+    """`repr`, except for schedules without one (Keras's) and lists of schedules."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_describe(v) for v in value) + "]"
+    if isinstance(value, _LearningRateSchedule) and not isinstance(value, Schedule):
+        args = ", ".join(f"{k}={v!r}" for k, v in value.get_config().items())
+        return f"{type(value).__name__}({args})"
+    return repr(value)
 
 
 class DecaySchedule(Schedule):

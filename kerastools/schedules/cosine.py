@@ -19,6 +19,26 @@ def _check_finite_nonnegative(name, value):
     return value
 
 
+def _keyed_normal(seed, count):
+    """A N(0, 1) float64 draw that depends only on the int64 scalars ``(seed, count)``."""
+    # TensorFlow's float samplers give different values under XLA, even with the
+    # same algorithm; Philox's integer bits do not. So: 64 random bits for each
+    # of two uniforms, then Box-Muller.
+    bits = tf.random.stateless_uniform(
+        [2], tf.stack([seed, count]), minval=None, maxval=None, dtype=tf.int64, alg="philox"
+    )
+    mantissa = tf.bitwise.bitwise_and(tf.bitwise.right_shift(bits, 11), 2**53 - 1)
+    u = (tf.cast(mantissa, tf.float64) + 0.5) / 2.0**53  # in (0, 1), never 0
+    return tf.sqrt(-2.0 * tf.math.log(u[0])) * tf.cos(2.0 * _PI * u[1])
+
+
+@tf.function(input_signature=[tf.TensorSpec([], tf.int64), tf.TensorSpec([None], tf.int64)])
+def _keyed_normals(seed, counts):
+    # Stateless ops take one seed per call: a vector of steps (plotting) needs a
+    # loop, compiled once here rather than run op by op in eager mode.
+    return tf.map_fn(lambda c: _keyed_normal(seed, c), counts, fn_output_signature=tf.float64)
+
+
 @register
 class CosineDecay(Schedule):
     """Cosine decay (Loshchilov & Hutter's SGDR without restarts), optional linear warm-up.
@@ -261,17 +281,10 @@ class NoisyLinearCosineDecay(LinearCosineDecay):
     def _standard_normal(self, count):
         """One N(0, 1) draw per element of `count`, keyed on ``(seed, count)``."""
         count = ops.cast(count, "int64")
-
-        def draw(c):
-            seed = tf.stack([tf.constant(self.seed, tf.int64), c])
-            return tf.random.stateless_normal([], seed=seed, dtype=tf.float64)
-
+        seed = tf.constant(self.seed, tf.int64)
         if len(count.shape) == 0:
-            return draw(count)
-        # Stateless ops take one seed per call; a vector of steps (plotting)
-        # needs one call per element.
-        flat = tf.reshape(count, [-1])
-        values = tf.map_fn(draw, flat, fn_output_signature=tf.float64)
+            return _keyed_normal(seed, count)
+        values = _keyed_normals(seed, tf.reshape(count, [-1]))
         return tf.reshape(values, tf.shape(count))
 
     def _config(self):
