@@ -77,10 +77,11 @@ def serialize_schedule(schedule):
 
 
 def deserialize_schedule(config):
-    """Inverse of `serialize_schedule`; passes schedule objects through."""
-    if isinstance(config, _LearningRateSchedule):
-        return config
-    return keras.saving.deserialize_keras_object(config)
+    """Inverse of `serialize_schedule`; anything but a config dict passes through
+    (to be checked by `check_schedule`)."""
+    if isinstance(config, dict):
+        return keras.saving.deserialize_keras_object(config)
+    return config
 
 
 def rate64(schedule, step):

@@ -17,10 +17,15 @@ from kerastools.schedules.scaled import ScaledSchedule
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 # Substrings of metric names that are maximised, for mode="auto".
 _MAXIMISED = ("acc", "auc", "precision", "recall", "f1", "iou")
+# Marks a summary as a scalar for TensorBoard's "scalars" plugin.
+_SCALAR_METADATA = tf.compat.v1.SummaryMetadata(
+    plugin_data=tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars")
+).SerializeToString()
 
 
 def _current_learning_rate(optimizer):
-    return float(ops.convert_to_numpy(optimizer.learning_rate))
+    """`optimizer.learning_rate` (a variable, or a schedule's value) as a float."""
+    return float(ops.convert_to_tensor(optimizer.learning_rate).numpy())
 
 
 def _learning_rate_object(optimizer):
@@ -237,7 +242,9 @@ class LearningRateLogger(keras.callbacks.Callback):
             logs["learning_rate"] = rate
         if self._writer is not None:
             with self._writer.as_default():
-                tf.summary.scalar("learning_rate", rate, step=epoch)
+                # What `tf.summary.scalar` writes, without needing the tensorboard
+                # package installed (TensorFlow 2.21 does not pull it in).
+                tf.summary.write("learning_rate", tf.constant(rate, tf.float32), step=epoch, metadata=_SCALAR_METADATA)
             self._writer.flush()
 
     def on_train_end(self, logs=None):

@@ -29,7 +29,7 @@ class ExponentialDecay(DecaySchedule):
 
     >>> schedule = ExponentialDecay(0.1, decay_steps=100, decay_rate=0.96, staircase=True)
     >>> float(schedule(250))  # 0.1 * 0.96 ** 2
-    0.0921599...
+    0.09216...
     >>> optimizer = keras.optimizers.SGD(learning_rate=schedule)
 
     Note:
