@@ -10,6 +10,7 @@ from kerastools._validation import check_int, check_number
 from kerastools.schedules._base import Schedule, check_rate, check_steps, interpolate
 
 _PI = 3.141592653589793
+_PHILOX = 1  # TensorFlow's RNG_ALG_PHILOX
 
 
 def _check_finite_nonnegative(name, value):
@@ -19,24 +20,28 @@ def _check_finite_nonnegative(name, value):
     return value
 
 
-def _keyed_normal(seed, count):
-    """A N(0, 1) float64 draw that depends only on the int64 scalars ``(seed, count)``."""
-    # TensorFlow's float samplers give different values under XLA, even with the
-    # same algorithm; Philox's integer bits do not. So: 64 random bits for each
-    # of two uniforms, then Box-Muller.
-    bits = tf.random.stateless_uniform(
-        [2], tf.stack([seed, count]), minval=None, maxval=None, dtype=tf.int64, alg="philox"
+def _keyed_normal(key, count):
+    """A N(0, 1) float64 draw determined by the uint64 `key` and the int64 `count`.
+
+    Philox (the counter-based generator of TensorFlow's stateless ops) with key
+    ``seed`` and counter ``(count, 0)`` gives 64 random bits; Box-Muller turns
+    them into a normal draw. TensorFlow's float samplers are not used because
+    they give different values under XLA; Philox's bits do not.
+    """
+    counter = tf.stack([tf.cast(count, tf.uint64), tf.constant(0, tf.uint64)])
+    bits = tf.raw_ops.StatelessRandomUniformFullIntV2(
+        shape=[2], key=key, counter=counter, alg=_PHILOX, dtype=tf.uint32
     )
-    mantissa = tf.bitwise.bitwise_and(tf.bitwise.right_shift(bits, 11), 2**53 - 1)
-    u = (tf.cast(mantissa, tf.float64) + 0.5) / 2.0**53  # in (0, 1), never 0
-    return tf.sqrt(-2.0 * tf.math.log(u[0])) * tf.cos(2.0 * _PI * u[1])
+    # uniforms in (0, 1), never 0: |z| is at most sqrt(2 * 32 * ln 2) = 6.7
+    u_radius, u_angle = tf.unstack((tf.cast(bits, tf.float64) + 0.5) * 2.0**-32)
+    return tf.sqrt(-2.0 * tf.math.log(u_radius)) * tf.cos(2.0 * _PI * u_angle)
 
 
-@tf.function(input_signature=[tf.TensorSpec([], tf.int64), tf.TensorSpec([None], tf.int64)])
-def _keyed_normals(seed, counts):
+@tf.function(input_signature=[tf.TensorSpec([1], tf.uint64), tf.TensorSpec([None], tf.int64)])
+def _keyed_normals(key, counts):
     # Stateless ops take one seed per call: a vector of steps (plotting) needs a
     # loop, compiled once here rather than run op by op in eager mode.
-    return tf.map_fn(lambda c: _keyed_normal(seed, c), counts, fn_output_signature=tf.float64)
+    return tf.map_fn(lambda c: _keyed_normal(key, c), counts, fn_output_signature=tf.float64)
 
 
 @register
@@ -220,7 +225,7 @@ class NoisyLinearCosineDecay(LinearCosineDecay):
         num_periods: number of cosine periods over ``d``, >= 0. Defaults to `0.5`.
         alpha: added to the linear term, >= 0. Defaults to `0.0`.
         beta: floor added to the product, >= 0. Defaults to `0.001`.
-        seed: integer in [0, 2**63). Defaults to `None`: a random seed is drawn
+        seed: integer in [0, 2**64), the Philox key. Defaults to `None`: a random seed is drawn
             once, at construction, and recorded in the config, so a saved and
             reloaded schedule continues with the same noise.
         steps_per_epoch: when set, ``g`` counts whole epochs (one draw per
@@ -269,7 +274,7 @@ class NoisyLinearCosineDecay(LinearCosineDecay):
         )
         self.initial_variance = _check_finite_nonnegative("initial_variance", initial_variance)
         self.variance_decay = _check_finite_nonnegative("variance_decay", variance_decay)
-        seed = check_int("seed", seed, low=0, high=2**63 - 1, allow_none=True)
+        seed = check_int("seed", seed, low=0, high=2**64 - 1, allow_none=True)
         self.seed = random.SystemRandom().randrange(2**31) if seed is None else seed
 
     def _rate(self, step):
@@ -281,10 +286,10 @@ class NoisyLinearCosineDecay(LinearCosineDecay):
     def _standard_normal(self, count):
         """One N(0, 1) draw per element of `count`, keyed on ``(seed, count)``."""
         count = ops.cast(count, "int64")
-        seed = tf.constant(self.seed, tf.int64)
+        key = tf.constant([self.seed], tf.uint64)
         if len(count.shape) == 0:
-            return _keyed_normal(seed, count)
-        values = _keyed_normals(seed, tf.reshape(count, [-1]))
+            return _keyed_normal(key, count)
+        values = _keyed_normals(key, tf.reshape(count, [-1]))
         return tf.reshape(values, tf.shape(count))
 
     def _config(self):

@@ -80,21 +80,24 @@ class CosineDecayRestarts(Schedule):
         if self.t_mul == 1.0:
             i = ops.floor(fraction)
             return i, fraction - i
-
         t = self.t_mul
-
-        def start(i):  # S_i / d, the geometric sum 1 + t + ... + t**(i-1)
-            return (1.0 - ops.power(t, i)) / (1.0 - t)
-
-        i = ops.floor(ops.log1p(fraction * (t - 1.0)) / math.log(t))
-        # The logarithm can round across a restart; one step either way fixes it.
-        i = ops.where(fraction >= start(i + 1.0), i + 1.0, i)
-        i = ops.where(fraction < start(i), i - 1.0, i)
-        return i, (fraction - start(i)) / ops.power(t, i)
+        # S_i / d = (t**i - 1) / (t - 1), so g is in period floor(log_t(1 + (t - 1) g / d)).
+        x = fraction * (t - 1.0)
+        i = ops.floor(ops.log1p(x) * (1.0 / math.log(t)))
+        p = ops.power(t, i)
+        f = (x + 1.0 - p) / (p * (t - 1.0))  # (g - S_i) / T_i
+        # The logarithm can round across a restart; one period either way fixes it.
+        over = f >= 1.0
+        i = ops.where(over, i + 1.0, i)
+        f = ops.where(over, (f - 1.0) * (1.0 / t), f)
+        under = f < 0.0
+        return ops.where(under, i - 1.0, i), ops.where(under, f * t + 1.0, f)
 
     def _rate(self, step):
         i, f = self._period(self._count(step) / float(self.first_decay_steps))
-        cosine = 0.5 * ops.power(self.m_mul, i) * (1.0 + ops.cos(math.pi * f))
+        cosine = 0.5 * (1.0 + ops.cos(math.pi * f))
+        if self.m_mul != 1.0:
+            cosine = cosine * ops.power(self.m_mul, i)
         return self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
 
     def _config(self):

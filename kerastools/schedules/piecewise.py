@@ -1,6 +1,6 @@
 """Piecewise-constant decay: fixed rates between step boundaries (the course's 分段常数衰减)."""
 
-from keras import ops
+import tensorflow as tf
 
 from kerastools._registry import register
 from kerastools.schedules._base import Schedule, check_boundaries, check_rate
@@ -53,8 +53,8 @@ class PiecewiseConstantDecay(Schedule):
     def _rate(self, step):
         g = self._count(step)
         # Index of the interval: how many boundaries lie strictly below g.
-        above = ops.cast(ops.expand_dims(g, -1) > ops.convert_to_tensor(self.boundaries, "float64"), "int32")
-        return ops.take(ops.convert_to_tensor(self.values, "float64"), ops.sum(above, axis=-1))
+        above = tf.cast(tf.expand_dims(g, -1) > tf.constant(self.boundaries, tf.float64), tf.int32)
+        return tf.gather(tf.constant(self.values, tf.float64), tf.reduce_sum(above, axis=-1))
 
     def _config(self):
         return {

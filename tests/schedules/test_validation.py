@@ -42,7 +42,7 @@ BAD = [
     (lambda: S.LinearCosineDecay(0.1, 10, num_periods=-1), ValueError, r"Argument `num_periods` must be >= 0. Received: num_periods=-1.0"),
     (lambda: S.LinearCosineDecay(0.1, 10, beta=-0.1), ValueError, r"Argument `beta` must be >= 0. Received: beta=-0.1"),
     (lambda: S.NoisyLinearCosineDecay(0.1, 10, initial_variance=-1), ValueError, r"Argument `initial_variance` must be >= 0"),
-    (lambda: S.NoisyLinearCosineDecay(0.1, 10, seed=-3), ValueError, r"Argument `seed` must be an integer in \[0, 9.22337e\+18\]. Received: seed=-3"),
+    (lambda: S.NoisyLinearCosineDecay(0.1, 10, seed=-3), ValueError, r"Argument `seed` must be an integer in \[0, 1.84467e\+19\]. Received: seed=-3"),
     (lambda: S.CyclicalLearningRate(0.1, 1.0, 0), ValueError, r"Argument `step_size` must be > 0. Received: step_size=0.0"),
     (lambda: S.CyclicalLearningRate(0.1, 1.0, 10, gamma=1.5), ValueError, r"Argument `gamma` must be in \(0, 1\]. Received: gamma=1.5"),
     (lambda: S.OneCycle(0.1, 1.0, 100, pct_start=0.6), ValueError, r"Argument `pct_start` must be in \(0, 0.5\]. Received: pct_start=0.6"),
