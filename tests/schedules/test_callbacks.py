@@ -148,3 +148,10 @@ def test_lowered_scale_survives_saving(trained, tmp_path, suffix):
     step = tf.constant(37, tf.int64)
     assert float(loaded(step)) == float(schedule(step))
     np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_keras_callback_cannot_lower_a_schedule():
+    """The reason for ScaledSchedule: Keras's own callback fails on any schedule."""
+    model = _model(S.ScaledSchedule(S.CosineDecay(0.1, 10)))
+    with pytest.raises(TypeError, match="LearningRateSchedule"):
+        _replay(keras.callbacks.ReduceLROnPlateau(patience=0), model, [1.0, 1.0])
