@@ -14,6 +14,7 @@ The operations are element-wise, so a schedule also accepts a 1-D tensor of step
 and returns the rate at each (`plot` relies on this).
 """
 
+import math
 import numbers
 
 import keras
@@ -24,19 +25,22 @@ from kerastools._validation import check_bool, check_int, check_number
 _LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
 
+def check_finite(name, value, **bounds):
+    """`check_number` that also refuses infinity (every schedule parameter is finite)."""
+    checked = check_number(name, value, **bounds)
+    if checked in (float("inf"), float("-inf")):
+        raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value!r}")
+    return checked
+
+
 def check_rate(name, value):
     """A learning rate: a finite real number >= 0."""
-    value = check_number(name, value, low=0.0)
-    if value == float("inf"):
-        raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value!r}")
-    return value
+    return check_finite(name, value, low=0.0)
 
 
 def check_steps(name, value):
     """A duration in steps or epochs: a finite real number > 0 (kept an `int` if given one)."""
-    checked = check_number(name, value, low=0.0, low_inclusive=False)
-    if checked == float("inf"):
-        raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value!r}")
+    checked = check_finite(name, value, low=0.0, low_inclusive=False)
     return int(value) if isinstance(value, numbers.Integral) else checked
 
 
@@ -99,12 +103,9 @@ def interpolate(start, end, fraction, strategy="linear"):
     """``start`` -> ``end`` as ``fraction`` goes 0 -> 1, linearly or along half a cosine."""
     if strategy == "cos":
         # Half a cosine period: 1 at fraction 0, 0 at fraction 1.
-        weight = 0.5 * (1.0 + ops.cos(ops.multiply(fraction, _PI)))
+        weight = 0.5 * (1.0 + ops.cos(ops.multiply(fraction, math.pi)))
         return end + (start - end) * weight
     return start + (end - start) * fraction
-
-
-_PI = 3.141592653589793
 
 
 class Schedule(_LearningRateSchedule):
@@ -178,12 +179,7 @@ class DecaySchedule(Schedule):
         super().__init__(steps_per_epoch=steps_per_epoch, name=name)
         self.initial_learning_rate = check_rate("initial_learning_rate", initial_learning_rate)
         self.decay_steps = check_steps("decay_steps", decay_steps)
-        if decay_rate_positive:
-            self.decay_rate = check_number("decay_rate", decay_rate, low=0.0, low_inclusive=False)
-        else:
-            self.decay_rate = check_number("decay_rate", decay_rate, low=0.0)
-        if self.decay_rate == float("inf"):
-            raise ValueError(f"Argument `decay_rate` must be finite. Received: decay_rate={decay_rate!r}")
+        self.decay_rate = check_finite("decay_rate", decay_rate, low=0.0, low_inclusive=not decay_rate_positive)
         self.staircase = check_bool("staircase", staircase)
 
     def _progress(self, step):

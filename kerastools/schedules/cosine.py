@@ -1,5 +1,6 @@
 """Cosine decay and its linear and noisy-linear variants (the course's 余弦衰减)."""
 
+import math
 import random
 
 import tensorflow as tf
@@ -7,17 +8,9 @@ from keras import ops
 
 from kerastools._registry import register
 from kerastools._validation import check_int, check_number
-from kerastools.schedules._base import Schedule, check_rate, check_steps, interpolate
+from kerastools.schedules._base import Schedule, check_finite, check_rate, check_steps, interpolate
 
-_PI = 3.141592653589793
 _PHILOX = 1  # TensorFlow's RNG_ALG_PHILOX
-
-
-def _check_finite_nonnegative(name, value):
-    value = check_number(name, value, low=0.0)
-    if value == float("inf"):
-        raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value!r}")
-    return value
 
 
 def _keyed_normal(key, count):
@@ -32,9 +25,9 @@ def _keyed_normal(key, count):
     bits = tf.raw_ops.StatelessRandomUniformFullIntV2(
         shape=[2], key=key, counter=counter, alg=_PHILOX, dtype=tf.uint32
     )
-    # uniforms in (0, 1), never 0: |z| is at most sqrt(2 * 32 * ln 2) = 6.7
+    # uniforms in (0, 1), never 0: |z| is at most sqrt(2 * 33 * ln 2) ~ 6.8
     u_radius, u_angle = tf.unstack((tf.cast(bits, tf.float64) + 0.5) * 2.0**-32)
-    return tf.sqrt(-2.0 * tf.math.log(u_radius)) * tf.cos(2.0 * _PI * u_angle)
+    return tf.sqrt(-2.0 * tf.math.log(u_radius)) * tf.cos(2.0 * math.pi * u_angle)
 
 
 @tf.function(input_signature=[tf.TensorSpec([1], tf.uint64), tf.TensorSpec([None], tf.int64)])
@@ -115,7 +108,7 @@ class CosineDecay(Schedule):
         return ops.where(g < w, ramp, self.warmup_target * self._decayed(fraction))
 
     def _decayed(self, fraction):
-        cosine = 0.5 * (1.0 + ops.cos(_PI * fraction))
+        cosine = 0.5 * (1.0 + ops.cos(math.pi * fraction))
         return (1.0 - self.alpha) * cosine + self.alpha
 
     def _config(self):
@@ -177,16 +170,16 @@ class LinearCosineDecay(Schedule):
         super().__init__(steps_per_epoch=steps_per_epoch, name=name)
         self.initial_learning_rate = check_rate("initial_learning_rate", initial_learning_rate)
         self.decay_steps = check_steps("decay_steps", decay_steps)
-        self.num_periods = _check_finite_nonnegative("num_periods", num_periods)
-        self.alpha = _check_finite_nonnegative("alpha", alpha)
-        self.beta = _check_finite_nonnegative("beta", beta)
+        self.num_periods = check_finite("num_periods", num_periods, low=0.0)
+        self.alpha = check_finite("alpha", alpha, low=0.0)
+        self.beta = check_finite("beta", beta, low=0.0)
 
     def _terms(self, step):
         """``(g', linear, cosine)`` of the formula."""
         d = float(self.decay_steps)
         g = ops.minimum(self._count(step), d)
         linear = (d - g) / d
-        cosine = 0.5 * (1.0 + ops.cos((2.0 * _PI * self.num_periods / d) * g))
+        cosine = 0.5 * (1.0 + ops.cos((2.0 * math.pi * self.num_periods / d) * g))
         return g, linear, cosine
 
     def _rate(self, step):
@@ -272,8 +265,8 @@ class NoisyLinearCosineDecay(LinearCosineDecay):
             steps_per_epoch=steps_per_epoch,
             name=name,
         )
-        self.initial_variance = _check_finite_nonnegative("initial_variance", initial_variance)
-        self.variance_decay = _check_finite_nonnegative("variance_decay", variance_decay)
+        self.initial_variance = check_finite("initial_variance", initial_variance, low=0.0)
+        self.variance_decay = check_finite("variance_decay", variance_decay, low=0.0)
         seed = check_int("seed", seed, low=0, high=2**64 - 1, allow_none=True)
         self.seed = random.SystemRandom().randrange(2**31) if seed is None else seed
 

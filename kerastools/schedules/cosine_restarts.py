@@ -6,7 +6,7 @@ from keras import ops
 
 from kerastools._registry import register
 from kerastools._validation import check_number
-from kerastools.schedules._base import Schedule, check_rate, check_steps
+from kerastools.schedules._base import Schedule, check_finite, check_rate, check_steps
 
 
 @register
@@ -67,12 +67,8 @@ class CosineDecayRestarts(Schedule):
         super().__init__(steps_per_epoch=steps_per_epoch, name=name)
         self.initial_learning_rate = check_rate("initial_learning_rate", initial_learning_rate)
         self.first_decay_steps = check_steps("first_decay_steps", first_decay_steps)
-        self.t_mul = check_number("t_mul", t_mul, low=1.0)
-        if self.t_mul == float("inf"):
-            raise ValueError(f"Argument `t_mul` must be finite. Received: t_mul={t_mul!r}")
-        self.m_mul = check_number("m_mul", m_mul, low=0.0)
-        if self.m_mul == float("inf"):
-            raise ValueError(f"Argument `m_mul` must be finite. Received: m_mul={m_mul!r}")
+        self.t_mul = check_finite("t_mul", t_mul, low=1.0)
+        self.m_mul = check_finite("m_mul", m_mul, low=0.0)
         self.alpha = check_number("alpha", alpha, low=0.0, high=1.0)
 
     def _period(self, fraction):

@@ -3,8 +3,8 @@
 from keras import ops
 
 from kerastools._registry import register
-from kerastools._validation import check_bool, check_number
-from kerastools.schedules._base import Schedule, check_rate, check_steps
+from kerastools._validation import check_bool
+from kerastools.schedules._base import Schedule, check_finite, check_rate, check_steps
 
 
 @register
@@ -61,9 +61,7 @@ class PolynomialDecay(Schedule):
         self.initial_learning_rate = check_rate("initial_learning_rate", initial_learning_rate)
         self.decay_steps = check_steps("decay_steps", decay_steps)
         self.end_learning_rate = check_rate("end_learning_rate", end_learning_rate)
-        self.power = check_number("power", power, low=0.0, low_inclusive=False)
-        if self.power == float("inf"):
-            raise ValueError(f"Argument `power` must be finite. Received: power={power!r}")
+        self.power = check_finite("power", power, low=0.0, low_inclusive=False)
         self.cycle = check_bool("cycle", cycle)
 
     def _rate(self, step):

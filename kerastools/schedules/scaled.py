@@ -4,9 +4,9 @@ import keras
 from keras import ops
 
 from kerastools._registry import register
-from kerastools._validation import check_number
 from kerastools.schedules._base import (
     Schedule,
+    check_finite,
     check_schedule,
     deserialize_schedule,
     rate64,
@@ -15,10 +15,7 @@ from kerastools.schedules._base import (
 
 
 def _check_scale(value):
-    value = check_number("scale", value, low=0.0)
-    if value == float("inf"):
-        raise ValueError(f"Argument `scale` must be finite. Received: scale={value!r}")
-    return value
+    return check_finite("scale", value, low=0.0)
 
 
 @register
