@@ -32,6 +32,8 @@ def _learning_rate_object(optimizer):
     # Keras exposes no public accessor for the schedule object an optimizer was
     # built with (`optimizer.learning_rate` evaluates it); `_learning_rate` holds
     # it in every Keras 3 release. tests/schedules/test_callbacks.py pins this.
+    # A LossScaleOptimizer (mixed precision) forwards its rate to the optimizer it wraps.
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)
     return getattr(optimizer, "_learning_rate", None)
 
 
@@ -53,7 +55,14 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     ``learning_rate=ScaledSchedule(schedule)``, or pass the `ScaledSchedule`
     nested inside another schedule as `schedule`.
 
-    Every epoch it also writes the learning rate into ``logs["learning_rate"]``.
+    Every epoch it also writes the learning rate into ``logs["learning_rate"]``,
+    before any reduction of that epoch (as Keras's callback does; a
+    `LearningRateLogger` placed after it records the reduced rate).
+
+    Note:
+        ``mode="auto"`` decides from the name only; Keras's callback also asks
+        the compiled metrics for their direction and raises when it cannot
+        tell. Pass ``mode`` explicitly for custom metrics.
 
     Args:
         monitor: the quantity watched. Defaults to `"val_loss"`.

@@ -94,7 +94,11 @@ def test_optimizer_keeps_the_schedule_object_where_we_look():
     """Keras has no public accessor for an optimizer's schedule object; pin the
     private attribute `ReduceLROnPlateau` reads."""
     schedule = S.ScaledSchedule(S.CosineDecay(0.1, 10))
-    for optimizer in (keras.optimizers.SGD(schedule), keras.optimizers.Adam(schedule)):
+    for optimizer in (
+        keras.optimizers.SGD(schedule),
+        keras.optimizers.Adam(schedule),
+        keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(schedule)),
+    ):
         assert _learning_rate_object(optimizer) is schedule
 
 
@@ -148,6 +152,17 @@ def test_lowered_scale_survives_saving(trained, tmp_path, suffix):
     step = tf.constant(37, tf.int64)
     assert float(loaded(step)) == float(schedule(step))
     np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_mixed_precision_loss_scale_optimizer():
+    schedule = S.ScaledSchedule(S.PiecewiseConstantDecay([10**6], [0.1, 0.1]))
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(
+        optimizer=keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(schedule)),
+        loss=keras.losses.MeanSquaredError(),
+    )
+    rates = _replay(callbacks.ReduceLROnPlateau(patience=0, factor=0.5), model, [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(rates, [0.1, 0.05, 0.025], rtol=1e-6)
 
 
 def test_keras_callback_cannot_lower_a_schedule():
