@@ -64,14 +64,9 @@ def l2_gradient_tail(w, lambd, m):
 # --------------------------------------------------------------------------- #
 
 # Scalar Python float64 functions of one step ``g``, written from the formulas of
-# SPEC section 2, TensorFlow 1's documentation and the papers; `rates` maps one
-# over many steps. Piecewise definitions use explicit loops and branches, not the
-# closed forms the library vectorises.
-
-
-def rates(fn, steps):
-    """``[fn(g) for g in steps]`` as a float64 array."""
-    return np.array([fn(float(g)) for g in steps], np.float64)
+# SPEC section 2, TensorFlow 1's documentation and the papers. Piecewise
+# definitions use explicit loops and branches, not the closed forms the library
+# vectorises.
 
 
 def course_fractional_decay(r0, decay_rate, epoch_num):
