@@ -1,6 +1,7 @@
 """Keras callbacks: learning-rate logging and plateaus, HDF5 checkpoints, diagnostics."""
 
 from kerastools._checkpoint import HDF5Checkpoint
+from kerastools.schedules._callbacks import LearningRateLogger, ReduceLROnPlateau
 from kerastools._diagnostics import (
     ActivationMonitor,
     ActivationReport,
@@ -16,6 +17,9 @@ from kerastools._diagnostics import (
 )
 
 __all__ = [
+    # learning-rate schedules (issue 3)
+    "LearningRateLogger",
+    "ReduceLROnPlateau",
     # saving (issue 5)
     "HDF5Checkpoint",
     # diagnostics (issue 7)
