@@ -13,7 +13,7 @@ To cover a new optimizer, schedule or layer, add one entry to `CASES` (e.g.
 import keras
 import numpy as np
 
-from kerastools import initializers, regularizers
+from kerastools import initializers, layers, optimizers, regularizers, schedules
 
 NUM_EXAMPLES = 48
 BATCH_SIZE = 16
@@ -57,6 +57,32 @@ def _classifier(optimizer):
     return _mlp(optimizer, loss="sparse_categorical_crossentropy", metrics=("accuracy",), classes=NUM_CLASSES)
 
 
+def _kt_mlp(optimizer, *, classes=None):
+    """The same network from kerastools layers: Dense -> BatchNormalization ->
+    Dropout -> Dense [-> Softmax]."""
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential(
+        [
+            keras.Input((NUM_FEATURES,)),
+            keras.layers.Dense(
+                8,
+                activation="relu",
+                kernel_initializer=initializers.HeNormal(seed=1),
+                kernel_regularizer=regularizers.L2.from_course(0.1, NUM_EXAMPLES),
+            ),
+            layers.BatchNormalization(momentum=0.9),
+            layers.Dropout(keep_prob=0.75, seed=3),
+            keras.layers.Dense(classes or 1, kernel_initializer=initializers.XavierNormal(seed=2)),
+        ]
+        + ([layers.Softmax()] if classes else [])
+    )
+    if classes:
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    else:
+        model.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+    return model
+
+
 # name -> factory returning a compiled model; classifier cases are named "cls_*"
 # (they are fed class labels, the others regression targets).
 CASES = {
@@ -74,6 +100,32 @@ CASES = {
     ),
     "adamw_ema_accumulation": lambda: _mlp(
         keras.optimizers.AdamW(1e-2, weight_decay=0.01, use_ema=True, ema_overwrite_frequency=5, gradient_accumulation_steps=2)
+    ),
+    # kerastools optimizers, schedules and layers, in their non-default conventions.
+    "kt_sgd_nesterov": lambda: _kt_mlp(optimizers.SGD(0.05, momentum=0.9, nesterov=True)),
+    "kt_momentum_bias_correction": lambda: _kt_mlp(optimizers.Momentum(0.05, beta=0.9, bias_correction=True)),
+    "kt_adagrad_outside": lambda: _kt_mlp(optimizers.Adagrad(0.05, epsilon_placement="outside")),
+    "kt_rmsprop_centered_inside_loss_scale": lambda: _kt_mlp(
+        keras.optimizers.LossScaleOptimizer(
+            optimizers.RMSprop(1e-2, momentum=0.5, centered=True, epsilon_placement="inside"),
+            initial_scale=2.0**6,
+            dynamic_growth_steps=2,
+        )
+    ),
+    "cls_kt_adam_amsgrad_warmup_cosine": lambda: _kt_mlp(
+        optimizers.Adam(
+            schedules.Warmup(schedules.CosineDecay(2e-2, decay_steps=20), warmup_steps=4),
+            amsgrad=True,
+            epsilon_placement="inside",
+        ),
+        classes=NUM_CLASSES,
+    ),
+    "kt_adamw_scaled_natural_exp_accumulation": lambda: _kt_mlp(
+        optimizers.AdamW(
+            schedules.ScaledSchedule(schedules.NaturalExpDecay(1e-2, decay_steps=5, decay_rate=0.5), scale=0.5),
+            weight_decay=0.01,
+            gradient_accumulation_steps=2,
+        )
     ),
 }
 
