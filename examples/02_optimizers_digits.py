@@ -77,7 +77,7 @@ def main(argv=None):
 
     args = _common.parse_args(__doc__, "02_optimizers_digits", argv, configure)
     (x_train, y_train), (x_dev, y_dev), (x_test, y_test) = _common.digits()
-    epochs, units = (2, 16) if args.smoke else (args.epochs, 100)
+    epochs, units = (1, 16) if args.smoke else (args.epochs, 100)
     if args.smoke:
         x_train, y_train = x_train[:256], y_train[:256]
     histories, results = {}, {}
