@@ -50,7 +50,8 @@ def network(make_initializer, activation, layers=5, units=100):
         keras.layers.Dense(units, activation=activation, kernel_initializer=make_initializer(SEED + i), name=f"layer{i + 1}")
         for i in range(layers)
     ]
-    return keras.Sequential([keras.Input((units,)), *hidden, keras.layers.Dense(10, activation="softmax")])
+    output = keras.layers.Dense(10, activation="softmax", kernel_initializer=kt.initializers.XavierNormal(seed=SEED + layers))
+    return keras.Sequential([keras.Input((units,)), *hidden, output])
 
 
 def spread(stats):

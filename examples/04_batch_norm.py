@@ -34,7 +34,7 @@ def build_model(std, batch_norm, hidden=5, units=100):
         if batch_norm:
             # The book's momentum and epsilon (its `10e-7`). Keras's default
             # epsilon=1e-3 would swamp the batch variance of the smallest scales
-            # (about 1e-7 for std 1e-4) and leave them unnormalised.
+            # (about 5e-8 for std 1e-4) and leave them unnormalised.
             layers.append(kt.layers.BatchNormalization(momentum=0.9, epsilon=1e-6))
         layers.append(keras.layers.ReLU())
     layers.append(keras.layers.Dense(10, kernel_initializer=kt.initializers.ScaledNormal(std, seed=SEED + hidden)))
