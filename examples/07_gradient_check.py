@@ -31,7 +31,6 @@ the broken model fails and the only variable over the thresholds is
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 import _common
