@@ -4,7 +4,8 @@ runs on, and the bundled digits data.
 Every example is a script with ``--help``, an ``--out`` folder for its PNG plots
 and a ``--smoke`` mode (tiny sizes, seconds) that CI runs; without ``--smoke`` it
 runs the real experiment in at most about two minutes on a CPU, and unchanged on
-a GPU.
+a GPU. Each names the PNG files it writes in a module constant ``FIGURES``, which
+CI (`tests/test_examples.py`) checks.
 """
 
 import argparse
@@ -27,11 +28,13 @@ def parse_args(doc, name, argv=None, configure=None):
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join("out", "examples", name), help="folder for the PNG plots (created)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: a few seconds, for CI")
+    parser.add_argument("--dpi", type=float, default=100.0, help="resolution of the PNG files (default 100)")
     if configure is not None:
         configure(parser)
     args = parser.parse_args(argv)
     args.out = pathlib.Path(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
+    matplotlib.rcParams["savefig.dpi"] = args.dpi
     print(f"device: {device_name()}")
     return args
 
@@ -59,10 +62,21 @@ def digits(images=False, seed=0):
     return kt.data.train_dev_test_split(x, y, seed=seed, stratify=y)
 
 
+def figure(rows=1, cols=1, *, width=4.0, height=3.0, **kwargs):
+    """A ``matplotlib.figure.Figure`` with a grid of axes (``width`` x ``height``
+    inches each), built without pyplot so no global figure state is kept.
+    Returns ``(fig, axes)`` with `axes` a 2-D array."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, **kwargs)
+    return fig, axes
+
+
 def save_figure(fig, out, filename):
-    """Write `fig` as a PNG into `out` and say where."""
+    """Write `fig` as a PNG into `out` (at ``--dpi``) and say where."""
     path = pathlib.Path(out) / filename
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    fig.savefig(path, bbox_inches="tight")
     print(f"wrote {path}")
     return path
 

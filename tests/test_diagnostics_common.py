@@ -96,7 +96,7 @@ def test_the_readme_examples_run(capsys):
     import re
 
     text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text[text.index("### Diagnostics and examples") : text.index("Examples: see examples/ (issue 7).")]
+    section = text[text.index("### Diagnostics and examples") : text.index("### Examples — `examples/`")]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert len(blocks) == 2
     for block in blocks:
