@@ -12,9 +12,17 @@ from kerastools._validation import check_bool, check_int, check_number
 
 
 def round_sizes(max_trials, rounds):
-    """Trials per round: `max_trials` split as evenly as possible, earlier rounds first."""
-    base, extra = divmod(max_trials, rounds)
-    return [base + (1 if r < extra else 0) for r in range(rounds)]
+    """Trials per round: half of `max_trials` (rounded up) for the coarse round 0,
+    the rest split as evenly as possible over the other rounds, earlier first.
+
+    The coarse round decides where the later rounds look; with too few points it
+    zooms in on a poor region (measured in ``benchmarks/tuning.py``).
+    """
+    if rounds == 1:
+        return [max_trials]
+    first = min(math.ceil(max_trials / 2), max_trials - (rounds - 1))
+    base, extra = divmod(max_trials - first, rounds - 1)
+    return [first] + [base + (1 if r < extra else 0) for r in range(rounds - 1)]
 
 
 def zoom_interval(previous, points, zoom):
@@ -29,6 +37,20 @@ def zoom_interval(previous, points, zoom):
     lo = 0.5 * (lo_best + hi_best) - 0.5 * width
     lo = min(max(lo, 0.0), 1.0 - width)
     return [lo, lo + width]
+
+
+def _check_rounds(rounds, max_trials):
+    """`rounds` as a list of trials per round: an integer splits `max_trials` evenly."""
+    if isinstance(rounds, (list, tuple)):
+        if not rounds:
+            raise ValueError(f"Argument `rounds` must not be empty. Received: rounds={rounds!r}")
+        sizes = [check_int(f"rounds[{i}]", n, low=1) for i, n in enumerate(rounds)]
+        if sum(sizes) != max_trials:
+            raise ValueError(
+                f"Argument `rounds` must add up to max_trials={max_trials} trials. Received: rounds={rounds!r} (sum {sum(sizes)})"
+            )
+        return sizes
+    return round_sizes(max_trials, check_int("rounds", rounds, low=1, high=max_trials))
 
 
 class CoarseToFineOracle(keras_tuner.Oracle):
@@ -57,15 +79,17 @@ class CoarseToFineOracle(keras_tuner.Oracle):
 
     Trials of round ``k`` draw ``u`` uniformly in the box (new duplicates are
     redrawn; after 20 collisions the whole prior is tried, then the search stops,
-    as in `keras_tuner.RandomSearch`). Rounds have ``max_trials // rounds``
-    trials, the first ``max_trials % rounds`` one more.
+    as in `keras_tuner.RandomSearch`). With an integer `rounds`, round 0 (the
+    coarse search) has half of the trials, rounded up, and the other rounds
+    share the rest evenly (12 trials in 3 rounds: 6, 3, 3).
 
     Args:
         objective, max_trials, seed, hyperparameters, allow_new_entries,
             tune_new_entries, max_retries_per_trial,
             max_consecutive_failed_trials: as in `keras_tuner.oracles.RandomSearchOracle`.
             `max_trials` (an integer >= `rounds`) defaults to `10`.
-        rounds: the number of rounds, >= 1. Defaults to `3`.
+        rounds: the number of rounds (>= 1, <= `max_trials`), or the number of
+            trials of each round, adding up to `max_trials`. Defaults to `3`.
         zoom: the factor by which each round narrows every interval, in (0, 1].
             Defaults to `0.5`.
         top_fraction: the fraction of completed trials that the next box is
@@ -97,7 +121,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         max_consecutive_failed_trials=3,
     ):
         max_trials = check_int("max_trials", max_trials, low=1)
-        self.rounds = check_int("rounds", rounds, low=1, high=max_trials)
+        self._sizes = _check_rounds(rounds, max_trials)
+        self.rounds = len(self._sizes)
         self.zoom = check_number("zoom", zoom, low=0.0, high=1.0, low_inclusive=False)
         self.top_fraction = check_number("top_fraction", top_fraction, low=0.0, high=1.0, low_inclusive=False)
         self.prune_choices = check_bool("prune_choices", prune_choices)
@@ -111,13 +136,17 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             max_retries_per_trial=max_retries_per_trial,
             max_consecutive_failed_trials=max_consecutive_failed_trials,
         )
+        if seed is not None:
+            # KerasTuner's Oracle takes `seed or random.randint(...)`: seed=0 would be random.
+            self.seed = self._seed_state = seed
         # One box per round started: {"intervals": {name: [lo, hi]}, "choices": {name: [values]}}.
         self.boxes = []
 
     # -- rounds --------------------------------------------------------------
 
     def round_sizes(self):
-        return round_sizes(self.max_trials, self.rounds)
+        """The number of trials of each round."""
+        return list(self._sizes)
 
     def round_of(self, index):
         """The round of the trial created `index`-th (0-based)."""
@@ -233,17 +262,18 @@ class CoarseToFineOracle(keras_tuner.Oracle):
 
     def get_state(self):
         state = super().get_state()
-        state["coarse_to_fine"] = {"rounds": self.rounds, "max_trials": self.max_trials, "boxes": self.boxes}
+        state["coarse_to_fine"] = {"rounds": self.round_sizes(), "max_trials": self.max_trials, "boxes": self.boxes}
         return state
 
     def set_state(self, state):
         super().set_state(state)
         saved = state["coarse_to_fine"]
+        current = {"rounds": self.round_sizes(), "max_trials": self.max_trials}
         for argument in ("rounds", "max_trials"):
-            if saved[argument] != getattr(self, argument):
+            if saved[argument] != current[argument]:
                 raise ValueError(
                     f"The project being resumed was searched with {argument}={saved[argument]}; this "
-                    f"tuner has {argument}={getattr(self, argument)}. Use the same value, or pass "
+                    f"tuner has {argument}={current[argument]}. Use the same value, or pass "
                     "overwrite=True (or another project_name) to start a new search."
                 )
         self.boxes = [{"intervals": dict(b["intervals"]), "choices": dict(b["choices"])} for b in saved["boxes"]]
@@ -268,7 +298,8 @@ class CoarseToFine(IdlePolling, keras_tuner.Tuner):
         hypermodel: a `keras_tuner.HyperModel` or a function ``build(hp) -> model``.
         objective: as in `keras_tuner.RandomSearch` (e.g. ``"val_accuracy"``).
         max_trials: the total number of trials, >= `rounds`. Defaults to `10`.
-        rounds: the number of rounds. Defaults to `3`.
+        rounds: the number of rounds (round 0, the coarse one, gets half of the
+            trials), or a list of the trials of each round. Defaults to `3`.
         zoom: each round's width factor per parameter, in (0, 1]. Defaults to `0.5`.
         top_fraction: fraction of the completed trials the next box is centred
             on. Defaults to `0.25`.

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kerastools import tuning
-from kerastools._tuning.coarse_to_fine import round_sizes
+from kerastools._tuning.coarse_to_fine import round_sizes, zoom_interval
 from tests import reference
 
 OPTIMUM = {"log_lr": -2.5, "log_one_minus_beta": -2.0, "opt": "b", "units": 24}
@@ -75,9 +75,27 @@ def unit(name, value):
 
 
 def test_round_sizes():
-    assert round_sizes(10, 3) == [4, 3, 3]
-    assert round_sizes(12, 3) == [4, 4, 4]
+    assert round_sizes(12, 3) == [6, 3, 3]  # half for the coarse round, the rest evenly
+    assert round_sizes(10, 3) == [5, 3, 2]
+    assert round_sizes(7, 1) == [7]
+    assert round_sizes(4, 3) == [2, 1, 1]
     assert round_sizes(5, 5) == [1, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "previous, points, zoom, expected",
+    [
+        ((0.0, 1.0), [0.5], 0.5, (0.25, 0.75)),  # halved around the best point
+        ((0.0, 1.0), [0.1], 0.5, (0.0, 0.5)),  # pushed back inside [0, 1], width kept
+        ((0.0, 1.0), [0.95, 0.99], 0.5, (0.5, 1.0)),
+        ((0.2, 0.6), [0.3, 0.35], 0.5, (0.225, 0.425)),
+        ((0.0, 1.0), [0.1, 0.9], 0.5, (0.1, 0.9)),  # the best points are wider apart: keep them all
+        ((0.4, 0.5), [0.0, 1.0], 0.5, (0.0, 1.0)),  # never wider than the prior
+    ],
+)
+def test_zoom_interval_cases(previous, points, zoom, expected):
+    np.testing.assert_allclose(zoom_interval(previous, points, zoom), expected, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(reference.coarse_to_fine_interval(previous, points, zoom), expected, rtol=0, atol=1e-15)
 
 
 def test_boxes_follow_the_rule(tmp_path):
@@ -131,13 +149,15 @@ def test_resumption_continues_the_same_rounds(tmp_path):
 
 def test_resuming_with_other_rounds_is_refused(tmp_path):
     search(Synthetic, tmp_path, "p", seed=0, max_trials=4, rounds=2)
-    with pytest.raises(ValueError, match=r"searched with rounds=2; this tuner has rounds=4. Use the same value, or pass overwrite=True"):
+    with pytest.raises(ValueError, match=r"searched with rounds=\[2, 2\]; this tuner has rounds=\[1, 1, 1, 1\]. Use the same value, or pass overwrite=True"):
         Synthetic(hyperparameters=space(), max_trials=4, rounds=4, directory=str(tmp_path), project_name="p")
 
 
 def test_finds_good_values_and_beats_random_search(tmp_path):
     best = {"coarse_to_fine": [], "random": []}
-    for seed in range(4):
+    # KerasTuner draws with Random(seed + k) for the k-th value, so nearby seeds share
+    # most of their draws (and its RandomSearch takes seed=0 as no seed): spaced seeds.
+    for seed in (1, 1001, 2001, 3001):
         ctf = search(Synthetic, tmp_path, f"c{seed}", seed=seed, max_trials=36, rounds=3)
         rnd = search(SyntheticRandom, tmp_path, f"r{seed}", seed=seed, max_trials=36, objective=None)
         best["coarse_to_fine"].append(ctf.oracle.get_best_trials()[0].score)
@@ -149,6 +169,18 @@ def test_finds_good_values_and_beats_random_search(tmp_path):
         assert values["opt"] == "b"
     # At the same budget, a better best trial than random search on average.
     assert np.mean(best["coarse_to_fine"]) < np.mean(best["random"])
+
+
+def test_rounds_of_given_sizes(tmp_path):
+    tuner = search(Synthetic, tmp_path, "sizes", seed=5, max_trials=7, rounds=[4, 2, 1])
+    assert tuner.oracle.round_sizes() == [4, 2, 1] and len(tuner.oracle.boxes) == 3
+    assert [tuner.oracle.round_of(i) for i in range(7)] == [0, 0, 0, 0, 1, 1, 2]
+
+
+def test_seed_zero_is_a_seed(tmp_path):
+    """KerasTuner's Oracle treats seed=0 as "no seed"; CoarseToFine does not."""
+    runs = [search(Synthetic, tmp_path, f"zero{i}", seed=0, max_trials=4, rounds=2) for i in range(2)]
+    assert [t.hyperparameters.values for t in trials_in_order(runs[0].oracle)] == [t.hyperparameters.values for t in trials_in_order(runs[1].oracle)]
 
 
 def test_prune_choices_off_and_single_round(tmp_path):
@@ -169,6 +201,9 @@ def test_prune_choices_off_and_single_round(tmp_path):
         ({"zoom": 1.5}, ValueError, r"`zoom` must be in \(0, 1\]. Received: zoom=1.5"),
         ({"top_fraction": 0}, ValueError, r"`top_fraction` must be in \(0, 1\]. Received: top_fraction=0.0"),
         ({"prune_choices": "yes"}, TypeError, r"`prune_choices` must be a bool. Received: prune_choices='yes'"),
+        ({"max_trials": 6, "rounds": [4, 1]}, ValueError, r"`rounds` must add up to max_trials=6 trials. Received: rounds=\[4, 1\] \(sum 5\)"),
+        ({"rounds": []}, ValueError, r"`rounds` must not be empty. Received: rounds=\[\]"),
+        ({"max_trials": 3, "rounds": [3, 0]}, ValueError, r"`rounds\[1\]` must be an integer >= 1. Received: rounds\[1\]=0"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):
