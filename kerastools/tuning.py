@@ -14,7 +14,8 @@
   `fault_tolerant`.
 """
 
-from kerastools._tuning.coarse_to_fine import CoarseToFine, CoarseToFineOracle
+from kerastools._tuning.coarse_to_fine import CoarseToFine
+from kerastools._tuning.coarse_to_fine_oracle import CoarseToFineOracle
 from kerastools._tuning.fault_tolerance import caviar_environment, fault_tolerant, free_port
 from kerastools._tuning.families import OPTIMIZER_PRIORS, SCHEDULE_PRIORS, optimizer, schedule
 from kerastools._tuning.panda import Panda

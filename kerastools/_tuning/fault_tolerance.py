@@ -222,13 +222,24 @@ class FaultTolerantTuner(IdlePolling):
             return super().search(*fit_args, **fit_kwargs)
         # KerasTuner's chief serves in a loop that re-checks for the end every 20
         # seconds; serve from a daemon thread instead and return once it is over.
-        server = threading.Thread(target=super().search, args=fit_args, kwargs=fit_kwargs, name="keras-tuner-chief", daemon=True)
+        failure = []
+        serve = super().search
+
+        def run():
+            try:
+                serve(*fit_args, **fit_kwargs)
+            except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
+                failure.append(err)
+
+        server = threading.Thread(target=run, name="keras-tuner-chief", daemon=True)
         server.start()
         while server.is_alive():
             self.oracle.expire_silent_workers()
             if self.oracle.search_finished():
                 break
             server.join(self.idle_poll_interval)
+        if failure:
+            raise failure[0]
         self.save()
 
 

@@ -6,8 +6,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from kerastools import tuning
 from tests.tuning import _caviar_worker as worker
 

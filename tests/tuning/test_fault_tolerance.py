@@ -171,3 +171,15 @@ def test_bad_input(tmp_path, call, error, match):
     tuner = ByHand(hyperparameters=keras_tuner.HyperParameters(), objective="loss", max_trials=1, directory=str(tmp_path))
     with pytest.raises(error, match=match):
         call(tuner)
+
+
+def test_chief_that_cannot_serve_raises(tmp_path, monkeypatch):
+    """The chief serves from a thread; a failure there reaches the caller of `search`."""
+    for key, value in tuning.caviar_environment("chief", 8470, host="256.256.256.256").items():
+        monkeypatch.setenv(key, value)
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    tuner = ByHand(hyperparameters=hp, objective="loss", max_trials=1, directory=str(tmp_path))
+    tuning.fault_tolerant(tuner, trial_timeout=5)
+    with pytest.raises(RuntimeError, match="256.256.256.256:8470"):
+        tuner.search()
