@@ -183,3 +183,33 @@ def test_chief_that_cannot_serve_raises(tmp_path, monkeypatch):
     tuning.fault_tolerant(tuner, trial_timeout=5)
     with pytest.raises(RuntimeError, match="256.256.256.256:8470"):
         tuner.search()
+
+
+def test_coarse_to_fine_round_waits_for_a_requeued_trial(tmp_path):
+    """Rounds are synchronous: the next round starts only once the dead worker's
+    trial has been run again by a live one."""
+
+    class ByHandCoarseToFine(tuning.CoarseToFine):
+        def run_trial(self, trial, **kwargs):
+            raise NotImplementedError
+
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    tuner = ByHandCoarseToFine(
+        hyperparameters=hp, objective=keras_tuner.Objective("score", "min"), max_trials=4, rounds=[2, 2], seed=3, directory=str(tmp_path)
+    )
+    tuner.oracle.verbose = 0
+    tuning.fault_tolerant(tuner, trial_timeout=TIMEOUT)
+    oracle, clock = tuner.oracle, Clock()
+    oracle._clock = clock
+    lost = oracle.create_trial("w0")  # w0 dies in round 0
+    finish(oracle, oracle.create_trial("w1"), 0.5)
+    assert oracle.create_trial("w1").status == "IDLE" and len(oracle.boxes) == 1
+    clock.now += TIMEOUT + 1
+    retried = oracle.create_trial("w1")
+    assert retried.trial_id == lost.trial_id
+    finish(oracle, retried, 0.1)
+    nxt = oracle.create_trial("w1")
+    assert nxt.status == "RUNNING" and oracle.round_of(2) == 1 and len(oracle.boxes) == 2
+    lo, hi = oracle.boxes[1]["intervals"]["x"]
+    assert lo <= lost.hyperparameters.values["x"] <= hi  # the box is centred on the best trial: the re-run one
