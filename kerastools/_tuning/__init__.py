@@ -1,0 +1,1 @@
+"""Private implementation of `kerastools.tuning` (see that module for the public API)."""
