@@ -37,6 +37,9 @@ import numpy as np  # noqa: E402
 import kerastools as kt  # noqa: E402
 from kerastools import tuning  # noqa: E402
 
+# What a run writes into --out; --caviar adds CAVIAR_FIGURES.
+FIGURES = ("coarse_to_fine.png",)
+CAVIAR_FIGURES = ("caviar.png",)
 CHILD_FLAG = "--caviar-child"
 
 
@@ -154,18 +157,24 @@ def caviar(args):
     shutil.rmtree(project, ignore_errors=True)  # a fresh search each run
     port = tuning.free_port()
     command = [sys.executable, os.path.abspath(__file__), CHILD_FLAG, "--out", str(args.out)] + (["--smoke"] if args.smoke else [])
-    processes = {}
+    processes, logs = {}, {}
     try:
         for tuner_id in ("chief", "tuner0", "tuner1"):
             env = dict(os.environ, **tuning.caviar_environment(tuner_id, port))
-            processes[tuner_id] = subprocess.Popen(command, env=env)
+            # Each process's output goes to a log file: KerasTuner 1.4.8 prints
+            # every conditional hyperparameter's parent value when a worker sends
+            # it to the chief, a line per trial and condition.
+            logs[tuner_id] = open(args.out / f"caviar-{tuner_id}.log", "w")
+            processes[tuner_id] = subprocess.Popen(command, env=env, stdout=logs[tuner_id], stderr=subprocess.STDOUT)
         for tuner_id, process in processes.items():
             if process.wait(timeout=600) != 0:
-                raise SystemExit(f"caviar: {tuner_id} exited with {process.returncode}")
+                raise SystemExit(f"caviar: {tuner_id} exited with {process.returncode}; see {logs[tuner_id].name}")
     finally:
         for process in processes.values():
             if process.poll() is None:
                 process.kill()
+        for handle in logs.values():
+            handle.close()
     with open(project / "scores.json") as handle:
         scores = json.load(handle)
     records = []
