@@ -87,6 +87,11 @@ class SGD(FusedOptimizer):
                 variable, velocity, learning_rate, gradient, self.momentum, self.nesterov
             )
 
+    def _under_xla(self):
+        # Without momentum the keras.ops path is Keras's own rule, which XLA
+        # fuses into the same single pass as the kernel; with it, the kernel.
+        return "fused" if self.momentum > 0 else "portable"
+
     def _sparse_update(self, gradient, variable, learning_rate):
         if self.momentum != 0:
             return False

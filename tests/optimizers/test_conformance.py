@@ -88,6 +88,9 @@ def test_the_expected_kernel_runs(case):
 XLA_CHOICES = [  # (optimizer, kernels in an XLA-compiled apply)
     (lambda: kt.Adam(), {"ResourceApplyAdam"}),
     (lambda: kt.SGD(momentum=0.9), {"ResourceApplyKerasMomentum"}),
+    # Plain SGD: keras.ops is Keras's rule, which XLA fuses into one pass too.
+    (lambda: kt.SGD(), set()),
+    (lambda: kt.SGD(fused=True), {"ResourceApplyGradientDescent"}),
     (lambda: kt.RMSprop(momentum=0.5), {"ResourceApplyRMSProp"}),
     # The kernel would also stream the unused momentum buffer; XLA fuses keras.ops.
     (lambda: kt.RMSprop(), set()),
