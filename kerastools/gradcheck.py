@@ -34,7 +34,6 @@ Example:
 import contextlib
 import logging
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -140,13 +139,11 @@ def _central_differences(cost, theta, count, steps_for, chunk_size, jit_compile,
             stacked = tf.concat([theta[None, :] + steps, theta[None, :] - steps], axis=0)
             values = tf.vectorized_map(cost, stacked)
             result = (values[:chunk] - values[chunk:]) / h
-            if extra is None:
-                return result, result
-            return result, extra(idx, steps)
+            return (result,) if extra is None else (result, extra(idx, steps))
 
         return _compile(differences, jit)
 
-    numerical, second = [], []
+    outputs = []
     fn = None
     for start in range(0, count, chunk):
         # Pad the last chunk with index 0 so that every call has the same shape
@@ -155,13 +152,13 @@ def _central_differences(cost, theta, count, steps_for, chunk_size, jit_compile,
         idx[idx >= count] = 0
         idx = tf.constant(idx, tf.int32)
         if fn is None:
-            fn, (values, other) = _run_with_jit_fallback(make, jit_compile, (idx,), count)
+            fn, values = _run_with_jit_fallback(make, jit_compile, (idx,), count)
         else:
-            values, other = fn(idx)
+            values = fn(idx)
         keep = min(chunk, count - start)
-        numerical.append(values.numpy()[:keep])
-        second.append(other.numpy()[:keep])
-    return np.concatenate(numerical), np.concatenate(second)
+        outputs.append([v.numpy()[:keep] for v in values])
+    # One array per output: the differences, then `extra`'s values if given.
+    return [np.concatenate(column) for column in zip(*outputs)]
 
 
 def _partials(cost, theta, epsilon, chunk_size, jit_compile):
