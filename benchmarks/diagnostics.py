@@ -34,8 +34,8 @@ import keras  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 import kerastools as kt  # noqa: E402
-from kerastools._diagnostics.activation_monitor import ActivationMonitor  # noqa: E402
-from kerastools.callbacks import (  # noqa: E402
+from kerastools.diagnostics.activation_monitor import ActivationMonitor  # noqa: E402
+from kerastools.diagnostics import (  # noqa: E402
     BiasVarianceMonitor,
     GradientNormMonitor,
     activation_statistics,

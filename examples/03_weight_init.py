@@ -11,9 +11,9 @@ through 5 hidden layers of 100 units; the weights are drawn with
     He        kt.initializers.HeNormal()            randn * sqrt(2/n)
 
 for sigmoid, tanh and ReLU activations. For each of the 12 networks,
-`kerastools.callbacks.activation_statistics` gives every layer's histogram,
+`kerastools.diagnostics.activation_statistics` gives every layer's histogram,
 standard deviation and fractions saturated (sigmoid, tanh) or zero (ReLU), and
-`kerastools.callbacks.gradient_norms` (random labels, a softmax output layer)
+`kerastools.diagnostics.gradient_norms` (random labels, a softmax output layer)
 gives the ratio of the first layer's gradient norm to the last one's.
 
 Writes `weight_init_sigmoid.png`, `weight_init_tanh.png`, `weight_init_relu.png`
@@ -29,7 +29,7 @@ import numpy as np
 
 import _common
 import kerastools as kt
-from kerastools.callbacks import activation_statistics, gradient_norms
+from kerastools.diagnostics import activation_statistics, gradient_norms
 
 FIGURES = ("weight_init_sigmoid.png", "weight_init_tanh.png", "weight_init_relu.png", "weight_init_std.png")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")

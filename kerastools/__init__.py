@@ -7,6 +7,7 @@ gradient checking that drop into `keras` / `tf.keras`.
 from kerastools import (
     callbacks,
     data,
+    diagnostics,
     gradcheck,
     initializers,
     layers,
@@ -18,12 +19,13 @@ from kerastools import (
 )
 from kerastools.optimizers import *  # noqa: F401,F403 - `kerastools.Adam` etc.
 from kerastools.optimizers import __all__ as _optimizer_names
-
-__version__ = "0.1.0"
+from kerastools._version import __version__
 
 __all__ = [
+    "__version__",
     "callbacks",
     "data",
+    "diagnostics",
     "gradcheck",
     "initializers",
     "layers",

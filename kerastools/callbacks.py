@@ -1,37 +1,18 @@
-"""Keras callbacks: learning-rate logging and plateaus, HDF5 checkpoints, diagnostics."""
+"""Keras callbacks: learning-rate logging and plateaus, HDF5 checkpoints, training monitors.
 
-from kerastools._checkpoint import HDF5Checkpoint
+Only callbacks live here; the diagnostics functions and their records are in
+`kerastools.diagnostics`.
+"""
+
+from kerastools.diagnostics import ActivationMonitor, BiasVarianceMonitor, GradientNormMonitor
+from kerastools.saving import HDF5Checkpoint
 from kerastools.schedules._callbacks import LearningRateLogger, ReduceLROnPlateau
-from kerastools._diagnostics import (
-    ActivationMonitor,
-    ActivationReport,
-    ActivationStats,
-    BiasVarianceDiagnosis,
-    BiasVarianceMonitor,
-    GradientNormMonitor,
-    GradientNormReport,
-    activation_statistics,
-    diagnose_bias_variance,
-    gradient_norms,
-    layer_activations,
-)
 
 __all__ = [
-    # learning-rate schedules (issue 3)
     "LearningRateLogger",
     "ReduceLROnPlateau",
-    # saving (issue 5)
     "HDF5Checkpoint",
-    # diagnostics (issue 7)
     "ActivationMonitor",
-    "ActivationReport",
-    "ActivationStats",
-    "BiasVarianceDiagnosis",
     "BiasVarianceMonitor",
     "GradientNormMonitor",
-    "GradientNormReport",
-    "activation_statistics",
-    "diagnose_bias_variance",
-    "gradient_norms",
-    "layer_activations",
 ]

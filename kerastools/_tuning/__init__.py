@@ -1,1 +1,0 @@
-"""Private implementation of `kerastools.tuning` (see that module for the public API)."""
