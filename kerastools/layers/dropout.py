@@ -1,29 +1,46 @@
 """Inverted dropout, with the course's `keep_prob` or Keras's `rate`."""
 
+import numbers
+
 import keras
 import tensorflow as tf
 
 from kerastools._registry import register
 from kerastools._validation import check_number, check_seed
+from kerastools.layers._stateless import build_if_stateless
 
 
 def _normalize_noise_shape(noise_shape):
+    """`None` or a tuple of positive integers and `None`s; any bad value is a
+    `ValueError`, as in Keras (whose tests pin the exception type)."""
     if noise_shape is None:
         return None
-    message = (
-        "Argument `noise_shape` must be a tuple of positive integers or None entries. "
-        f"Received: noise_shape={noise_shape!r}"
-    )
-    if isinstance(noise_shape, str) or not isinstance(noise_shape, (list, tuple)):
-        raise TypeError(message)
-    for dim in noise_shape:
+    prefix = "Invalid value received for argument `noise_shape`."
+    if isinstance(noise_shape, str):
+        raise ValueError(
+            f"{prefix} Expected a tuple or list of integers. Received: noise_shape={noise_shape!r}"
+        )
+    try:
+        dims = tuple(noise_shape)
+    except TypeError:
+        raise ValueError(
+            f"{prefix} Expected an iterable of integers (e.g., a tuple or list). "
+            f"Received: noise_shape={noise_shape!r}"
+        ) from None
+    for dim in dims:
         if dim is None:
             continue
-        if isinstance(dim, bool) or not isinstance(dim, int):
-            raise TypeError(message)
+        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+            raise ValueError(
+                f"{prefix} Expected all elements to be integers or None. "
+                f"Received: noise_shape={noise_shape!r}"
+            )
         if dim <= 0:
-            raise ValueError(message)
-    return tuple(noise_shape)
+            raise ValueError(
+                f"{prefix} Expected all dimensions to be positive integers or None. "
+                f"Received: noise_shape={noise_shape!r}"
+            )
+    return tuple(None if dim is None else int(dim) for dim in dims)
 
 
 @register
@@ -78,7 +95,13 @@ class Dropout(keras.layers.Layer):
                 f"Received: rate={rate!r}, keep_prob={keep_prob!r}"
             )
         if rate is not None:
-            rate = check_number("rate", rate, low=0.0, high=1.0, high_inclusive=False)
+            rate = check_number("rate", rate)  # a TypeError for a non-number
+            if not 0.0 <= rate < 1.0:
+                # Keras's wording (its tests pin it); rate = 1 would divide by 0.
+                raise ValueError(
+                    "Invalid value received for argument `rate`. Expected a float value "
+                    f"between 0 and 1 (0 <= rate < 1). Received: rate={rate!r}"
+                )
         else:
             keep_prob = check_number("keep_prob", keep_prob, low=0.0, high=1.0, low_inclusive=False)
         self._rate_arg = rate
@@ -87,6 +110,7 @@ class Dropout(keras.layers.Layer):
         self.seed = check_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
+        build_if_stateless(self)
 
     @property
     def keep_prob(self):

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from kerastools._registry import register
 from kerastools.layers import _spatial
+from kerastools.layers._stateless import build_if_stateless
 
 
 class _Pooling2D(keras.layers.Layer):
@@ -24,16 +25,19 @@ class _Pooling2D(keras.layers.Layer):
                         f"Received: padding={padding!r}, pool_size={self.pool_size}"
                     )
         self.data_format = _spatial.normalize_data_format(data_format)
-
-    def build(self, input_shape):
-        _spatial.check_input(self, input_shape, "pool_size", self.pool_size, self.padding)
         self.input_spec = keras.layers.InputSpec(ndim=4)
+        build_if_stateless(self)
+
+    def _check_input(self, input_shape):
+        _spatial.check_input(self, input_shape, "pool_size", self.pool_size, self.padding)
 
     def call(self, inputs):
+        self._check_input(inputs.shape)  # static shapes: checked once, when traced
         x = _spatial.to_channels_last(inputs, self.data_format)
         return _spatial.from_channels_last(self._pool(x), self.data_format)
 
     def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
         channels = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
         return _spatial.output_shape(
             input_shape, channels, self.pool_size, self.strides, self.padding, self.data_format

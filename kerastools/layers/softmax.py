@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from kerastools._registry import register
 from kerastools.layers._axes import axis_config, axis_from_config, normalize_axis, resolve_axes
+from kerastools.layers._stateless import build_if_stateless
 
 
 @register
@@ -46,6 +47,23 @@ class Softmax(keras.layers.Layer):
         super().__init__(**kwargs)
         self.axis = normalize_axis(axis)
         self.supports_masking = True
+        build_if_stateless(self)
+
+    @staticmethod
+    def _check_mask(inputs, mask):
+        """Keras's rule: the mask broadcasts to `inputs` without adding dimensions."""
+        if len(mask.shape) > len(inputs.shape):
+            raise ValueError(
+                "The `mask` must be broadcastable to `inputs` and must not have more "
+                f"dimensions. Received: inputs.shape={tuple(inputs.shape)}, mask.shape={tuple(mask.shape)}"
+            )
+        for mask_dim, input_dim in zip(mask.shape[::-1], inputs.shape[::-1]):
+            if mask_dim is not None and input_dim is not None and mask_dim not in (1, input_dim):
+                raise ValueError(
+                    "The `mask` must be broadcastable to `inputs`: each mask dimension must "
+                    "be 1 or match the input's. "
+                    f"Received: inputs.shape={tuple(inputs.shape)}, mask.shape={tuple(mask.shape)}"
+                )
 
     def call(self, inputs, mask=None):
         axes = resolve_axes(self.axis, len(inputs.shape))
@@ -57,6 +75,7 @@ class Softmax(keras.layers.Layer):
             exps = tf.exp(shifted)
             return exps / tf.reduce_sum(exps, axis=axes, keepdims=True)
         mask = tf.convert_to_tensor(mask)
+        self._check_mask(inputs, mask)
         keep = mask if mask.dtype == tf.bool else mask > tf.cast(0.5, mask.dtype)
         keep = tf.broadcast_to(keep, tf.shape(inputs))
         lowest = tf.constant(inputs.dtype.min, inputs.dtype)

@@ -243,6 +243,12 @@ class AdamW(Adam):
         fused=None,
         **kwargs,
     ):
+        if weight_decay is None:
+            # AdamW without decay is Adam; Keras refuses None with a ValueError.
+            raise ValueError(
+                "Argument `weight_decay` must be a float. Received: weight_decay=None "
+                "(use `Adam` for no weight decay)"
+            )
         weight_decay = check_number("weight_decay", weight_decay, low=0.0)
         super().__init__(
             learning_rate=learning_rate,

@@ -16,12 +16,24 @@ from tests import reference
         ({"rate": 0.2, "keep_prob": 0.8}, ValueError, r"exactly one .* Received: rate=0.2, keep_prob=0.8"),
         ({"keep_prob": 0}, ValueError, r"Argument `keep_prob` must be in \(0, 1\]. Received: keep_prob=0.0"),
         ({"keep_prob": 1.5}, ValueError, r"Argument `keep_prob` must be in \(0, 1\]. Received: keep_prob=1.5"),
-        ({"rate": 1.0}, ValueError, r"Argument `rate` must be in \[0, 1\). Received: rate=1.0"),
-        ({"rate": -0.1}, ValueError, r"Argument `rate` must be in \[0, 1\). Received: rate=-0.1"),
+        # Keras's wording for `rate` (its own tests pin it), with the range and value.
+        ({"rate": 1.0}, ValueError, r"Invalid value received for argument `rate`. Expected a float value "
+         r"between 0 and 1 \(0 <= rate < 1\). Received: rate=1.0"),
+        ({"rate": -0.1}, ValueError, r"between 0 and 1 \(0 <= rate < 1\). Received: rate=-0.1"),
+        ({"rate": float("nan")}, ValueError, r"Argument `rate` must be finite. Received: rate=nan"),
         ({"rate": "0.5"}, TypeError, r"Argument `rate` must be a real number. Received: rate='0.5'"),
         ({"rate": 0.5, "seed": -1}, ValueError, r"Argument `seed` must be an integer >= 0. Received: seed=-1"),
-        ({"rate": 0.5, "noise_shape": (None, 0)}, ValueError, r"Argument `noise_shape` must be a tuple of positive"),
-        ({"rate": 0.5, "noise_shape": "abc"}, TypeError, r"Argument `noise_shape` .* Received: noise_shape='abc'"),
+        # Every bad `noise_shape` is a ValueError, as in Keras.
+        ({"rate": 0.5, "noise_shape": (None, 0)}, ValueError,
+         r"Expected all dimensions to be positive integers or None. Received: noise_shape=\(None, 0\)"),
+        ({"rate": 0.5, "noise_shape": (2, -1)}, ValueError, r"positive integers or None. Received: noise_shape=\(2, -1\)"),
+        ({"rate": 0.5, "noise_shape": "abc"}, ValueError,
+         r"Expected a tuple or list of integers. Received: noise_shape='abc'"),
+        ({"rate": 0.5, "noise_shape": 3}, ValueError,
+         r"Expected an iterable of integers \(e.g., a tuple or list\). Received: noise_shape=3"),
+        ({"rate": 0.5, "noise_shape": (2, 1.5)}, ValueError,
+         r"Expected all elements to be integers or None. Received: noise_shape=\(2, 1.5\)"),
+        ({"rate": 0.5, "noise_shape": (2, True)}, ValueError, r"integers or None. Received: noise_shape=\(2, True\)"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(kwargs, error, match):

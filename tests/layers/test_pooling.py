@@ -31,8 +31,12 @@ def test_bad_arguments_raise_clear_errors(mode, kwargs, error, match):
 
 @pytest.mark.parametrize("mode", POOLS)
 def test_window_larger_than_the_input_with_valid_padding_is_refused(mode):
+    # The layer is built at construction (no weights), so the check runs on use:
+    # symbolically (functional model) and eagerly.
     with pytest.raises(ValueError, match=r"pool_size=\(3, 3\) does not fit in the input .* input_shape=\(None, 2, 5, 1\)"):
-        POOLS[mode][0](3).build((None, 2, 5, 1))
+        POOLS[mode][0](3)(keras.Input((2, 5, 1)))
+    with pytest.raises(ValueError, match=r"pool_size=\(3, 3\) does not fit in the input .* input_shape=\(1, 2, 5, 1\)"):
+        POOLS[mode][0](3)(np.ones((1, 2, 5, 1), "float32"))
 
 
 # (H, W, pool, stride, P): OH = (H + 2P - pool) // S + 1.
