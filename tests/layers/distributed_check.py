@@ -33,10 +33,10 @@ def _per_replica(array):
     )
 
 
-def _batch_norm_step(layer, x, v):
+def _batch_norm_step(layer, x, v, mask=None):
     with tf.GradientTape() as tape:
         tape.watch(x)
-        y = layer(x, training=True)
+        y = layer(x, training=True, mask=mask)
         loss = tf.reduce_sum(y * v)
     dx, dgamma, dbeta = tape.gradient(loss, [x, layer.gamma, layer.beta])
     return y, dx, dgamma, dbeta
@@ -87,6 +87,87 @@ def check_unsynchronized_batch_norm_uses_each_replica_slice():
         expected = np.mean([np.asarray(getattr(h[0], name)) for h in halves], axis=0)
         for copy in _replica_copies(getattr(layer, name)):
             np.testing.assert_allclose(copy, expected, rtol=1e-5, atol=1e-6)
+
+
+MASK = RNG.random(X.shape[:-1]) < 0.6  # Keras's masks: one dimension less than the input
+MASK[:, 0, 0] = True  # every replica keeps some entries
+RENORM = {"renorm": True, "renorm_clipping": {"rmax": 1.3, "rmin": 0.8, "dmax": 0.5}, "renorm_momentum": 0.8}
+STATISTICS = ("moving_mean", "moving_variance", "moving_stddev", "renorm_mean", "renorm_stddev")
+
+
+def _run_distributed(make_layer, mask=None):
+    """One training step of a layer made in the strategy's scope, on X split in two."""
+    with STRATEGY.scope():
+        layer = make_layer()
+        layer.build(X.shape)
+        if getattr(layer, "renorm", False):  # renorm statistics away from the batch's
+            layer.renorm_mean.assign(np.full(X.shape[-1], 0.5, "float32"))
+            layer.renorm_stddev.assign(np.full(X.shape[-1], 1.5, "float32"))
+    args = (_per_replica(X), _per_replica(V)) + (() if mask is None else (_per_replica(mask),))
+    step = tf.function(lambda *a: STRATEGY.run(_batch_norm_step, args=(layer, *a)))
+    y, dx, dgamma, dbeta = (_local(r) for r in step(*args))
+    return layer, [np.concatenate(y), np.concatenate(dx), sum(dgamma), sum(dbeta)]
+
+
+def _run_single(make_layer, x, v, mask=None):
+    layer = make_layer()
+    layer.build(x.shape)
+    if getattr(layer, "renorm", False):
+        layer.renorm_mean.assign(np.full(x.shape[-1], 0.5, "float32"))
+        layer.renorm_stddev.assign(np.full(x.shape[-1], 1.5, "float32"))
+    results = _batch_norm_step(layer, tf.constant(x), tf.constant(v), None if mask is None else tf.constant(mask))
+    return layer, [np.asarray(r) for r in results]
+
+
+def _assert_same_step(got, expected, got_layer, expected_layers):
+    """Outputs and gradients agree (float32, ~1e-5); every replica's copy of every
+    moving statistic equals the mean of the expected layers' values."""
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    for name in STATISTICS:
+        if getattr(got_layer, name, None) is None:
+            continue
+        expected_value = np.mean([np.asarray(getattr(e, name)) for e in expected_layers], axis=0)
+        for copy in _replica_copies(getattr(got_layer, name)):
+            np.testing.assert_allclose(copy, expected_value, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def check_synchronized_masked_batch_norm_uses_the_global_kept_entries():
+    def make():
+        return L.BatchNormalization(momentum=0.9, synchronized=True)
+
+    layer, got = _run_distributed(make, MASK)
+    reference, expected = _run_single(make, X, V, MASK)
+    _assert_same_step(got, expected, layer, [reference])
+
+
+def check_unsynchronized_masked_batch_norm_matches_keras_per_replica():
+    layer, got = _run_distributed(lambda: L.BatchNormalization(momentum=0.9), MASK)
+    keras_layer, expected = _run_distributed(lambda: keras.layers.BatchNormalization(momentum=0.9), MASK)
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    halves = [_run_single(lambda: L.BatchNormalization(momentum=0.9), x, v, m)
+              for x, v, m in zip(np.split(X, 2), np.split(V, 2), np.split(MASK, 2))]
+    _assert_same_step(got[:2], [np.concatenate([h[1][i] for h in halves]) for i in range(2)],
+                      layer, [h[0] for h in halves])
+
+
+def check_synchronized_renorm_batch_norm_matches_keras_and_the_global_batch():
+    layer, got = _run_distributed(lambda: L.BatchNormalization(momentum=0.9, synchronized=True, **RENORM))
+    keras_layer, expected = _run_distributed(
+        lambda: keras.layers.BatchNormalization(momentum=0.9, synchronized=True, **RENORM))
+    _assert_same_step(got, expected, layer, [keras_layer])
+    reference, expected_single = _run_single(lambda: L.BatchNormalization(momentum=0.9, **RENORM), X, V)
+    _assert_same_step(got, expected_single, layer, [reference])
+
+
+def check_synchronized_masked_renorm_batch_norm_uses_the_global_kept_entries():
+    def make():
+        return L.BatchNormalization(momentum=0.9, synchronized=True, **RENORM)
+
+    layer, got = _run_distributed(make, MASK)
+    reference, expected = _run_single(make, X, V, MASK)
+    _assert_same_step(got, expected, layer, [reference])
 
 
 def check_dropout_draws_a_different_mask_on_each_replica():

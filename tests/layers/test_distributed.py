@@ -10,7 +10,11 @@ CHECKS = [
     "check_a_cnn_of_every_layer_trains_with_fit",
     "check_dropout_draws_a_different_mask_on_each_replica",
     "check_synchronized_batch_norm_uses_the_global_batch",
+    "check_synchronized_masked_batch_norm_uses_the_global_kept_entries",
+    "check_synchronized_masked_renorm_batch_norm_uses_the_global_kept_entries",
+    "check_synchronized_renorm_batch_norm_matches_keras_and_the_global_batch",
     "check_unsynchronized_batch_norm_uses_each_replica_slice",
+    "check_unsynchronized_masked_batch_norm_matches_keras_per_replica",
 ]
 
 
