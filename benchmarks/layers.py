@@ -1,6 +1,6 @@
 """Layer speed: forward + backward of each kerastools layer against its Keras built-in.
 
-    python benchmarks/layers.py [--quick] [--xla] [--clock wall|cpu] [--repeats 21]
+    python benchmarks/layers.py [--quick] [--xla] [--clock wall|cpu] [--repeats 21] [--only TEXT]
 
 For every case both layers get the same input and weights, and one compiled
 step (`tf.function`, XLA with ``--xla``) computes the output and the gradients
@@ -9,7 +9,10 @@ alternately, in ABBA order, so that a busy machine slows both alike; the table
 gives the median time per step and the median of the paired ratios
 kerastools / Keras (< 1 is faster). Targets: <= 1.1
 for the native paths, <= 1.0 for BatchNormalization's hand-written backward
-pass; the course's im2col convolution is reported separately, for information.
+pass, <= 1.1 for its masked and batch-renormalised cases (against Keras's
+masked and renorm BatchNormalization, same mask and clipping); the course's
+im2col convolution is reported separately, for information. The tables are
+printed and written to ``benchmarks/results/layers.json``.
 
 The last table times one training epoch (`model.fit`, batch 32) on scikit-learn's
 1,797 8x8 digits of a small CNN built from kerastools layers and of the same CNN
@@ -31,11 +34,19 @@ from kerastools import layers as kt  # noqa: E402
 
 K = keras.layers
 
-# (name, kerastools factory, Keras factory, input shape, training, group)
+RENORM = {"renorm": True, "renorm_clipping": {"rmax": 3.0, "rmin": 1 / 3, "dmax": 5.0}}
+
+# (name, kerastools factory, Keras factory, input shape, training, group); a
+# "masked" case also passes a mask keeping about 70% of the positions.
 CASES = [
     ("Dropout(rate=0.5)", lambda: kt.Dropout(0.5, seed=0), lambda: K.Dropout(0.5, seed=0), (256, 1024), True, "native"),
     ("BatchNormalization 2-D", lambda: kt.BatchNormalization(), lambda: K.BatchNormalization(), (256, 512), True, "bn"),
     ("BatchNormalization 4-D", lambda: kt.BatchNormalization(), lambda: K.BatchNormalization(), (64, 16, 16, 32), True, "bn"),
+    ("BatchNormalization masked 3-D", lambda: kt.BatchNormalization(), lambda: K.BatchNormalization(), (64, 64, 128), True, "bn-masked"),
+    ("BatchNormalization masked 4-D", lambda: kt.BatchNormalization(), lambda: K.BatchNormalization(), (64, 16, 16, 32), True, "bn-masked"),
+    ("BatchNormalization renorm 2-D", lambda: kt.BatchNormalization(**RENORM), lambda: K.BatchNormalization(**RENORM), (256, 512), True, "bn-renorm"),
+    ("BatchNormalization renorm 4-D", lambda: kt.BatchNormalization(**RENORM), lambda: K.BatchNormalization(**RENORM), (64, 16, 16, 32), True, "bn-renorm"),
+    ("BatchNormalization renorm+mask 3-D", lambda: kt.BatchNormalization(**RENORM), lambda: K.BatchNormalization(**RENORM), (64, 64, 128), True, "bn-masked"),
     ("BatchNormalization inference", lambda: kt.BatchNormalization(), lambda: K.BatchNormalization(), (64, 16, 16, 32), False, "native"),
     ("Conv2D 3x3 same", lambda: kt.Conv2D(32, 3, padding="same"), lambda: K.Conv2D(32, 3, padding="same"), (32, 16, 16, 16), False, "native"),
     ("Conv2D 3x3 stride 2 valid", lambda: kt.Conv2D(32, 3, strides=2), lambda: K.Conv2D(32, 3, strides=2), (32, 17, 17, 16), False, "native"),
@@ -47,15 +58,17 @@ CASES = [
     ("Conv2D im2col 3x3 same", lambda: kt.Conv2D(32, 3, padding="same", implementation="im2col"), lambda: K.Conv2D(32, 3, padding="same"), (32, 16, 16, 16), False, "im2col"),
     ("Conv2D im2col 3x3 stride 2", lambda: kt.Conv2D(32, 3, strides=2, implementation="im2col"), lambda: K.Conv2D(32, 3, strides=2), (32, 17, 17, 16), False, "im2col"),
 ]
-TARGETS = {"native": 1.1, "bn": 1.0, "im2col": None}
+TARGETS = {"native": 1.1, "bn": 1.0, "bn-masked": 1.1, "bn-renorm": 1.1, "im2col": None}
 
 
-def _step(layer, x, dy, training, jit):
+def _step(layer, x, dy, training, jit, mask=None):
+    call_kwargs = {"training": training} if mask is None else {"training": training, "mask": mask}
+
     @tf.function(jit_compile=jit)
     def step():
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = layer(x, training=training)
+            y = layer(x, **call_kwargs)
         return tape.gradient(y, [x, *layer.trainable_variables], output_gradients=dy)
 
     return step
@@ -81,16 +94,17 @@ def _iterations_for(step, budget=0.03):
     return max(3, int(budget / max(per_step, 1e-6)))
 
 
-def benchmark_layer(ours, theirs, shape, training, repeats, jit):
+def benchmark_layer(ours, theirs, shape, training, repeats, jit, masked=False):
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal(shape).astype("float32"))
+    mask = tf.constant(rng.random(shape[:-1]) < 0.7) if masked else None
     dy = tf.constant(rng.standard_normal(ours.compute_output_shape(shape)).astype("float32"))
     ours.build(shape)
     theirs.build(shape)
     for a, b in zip(ours.weights, theirs.weights):
         if "seed" not in a.path:
             b.assign(a)
-    steps = [_step(ours, x, dy, training, jit), _step(theirs, x, dy, training, jit)]
+    steps = [_step(ours, x, dy, training, jit, mask), _step(theirs, x, dy, training, jit, mask)]
     iterations = max(_iterations_for(s) for s in steps)
     samples = np.zeros((repeats, 2))
     for r in range(repeats):
@@ -149,37 +163,109 @@ def benchmark_cnn(epochs):
     return _summary(samples), accuracy
 
 
+def _print_table(table):
+    widths = [max(len(str(c)), *(len(str(r[i])) for r in table["rows"])) for i, c in enumerate(table["columns"])]
+    print(f"\n{table['title']}")
+    print("  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(table["columns"], widths))))
+    print("-" * (sum(widths) + 2 * (len(widths) - 1)))
+    for row in table["rows"]:
+        print("  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(row, widths))))
+
+
+def _cpu_name():
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _write_json(path, tables, argv, notes):
+    import json
+    import platform
+    import sys
+    from datetime import datetime, timezone
+
+    import kerastools
+
+    result = {
+        "benchmark": "layers",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": "python benchmarks/layers.py " + " ".join(argv),
+        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(),
+                    "platform": platform.platform()},
+        "versions": {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
+                     "numpy": np.__version__, "kerastools": kerastools.__version__},
+        "tables": tables,
+        "notes": notes,
+    }
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as file:
+        json.dump(result, file, indent=2)
+    os.replace(temporary, path)  # never a half-written result file
+
+
 def main(argv=None):
+    import sys
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats and epochs (a smoke run)")
     parser.add_argument("--xla", action="store_true", help="compile the layer steps with XLA")
     parser.add_argument("--repeats", type=int, default=None, help="timed samples per layer (default 21, quick 5)")
     parser.add_argument("--clock", choices=sorted(CLOCK), default="wall",
                         help="wall-clock time, or CPU time of this process (steadier on a shared machine)")
+    parser.add_argument("--only", default=None,
+                        help="run only the layer cases whose name contains this text (and skip the CNN)")
+    parser.add_argument("--json", default=os.path.join(os.path.dirname(__file__), "results", "layers.json"),
+                        help="where to write the JSON result (default benchmarks/results/layers.json)")
     args = parser.parse_args(argv)
     global _clock
     _clock = CLOCK[args.clock]
     repeats = args.repeats or (5 if args.quick else 21)
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, "
           f"XLA {'on' if args.xla else 'off'}, {args.clock} clock, {repeats} samples per layer")
-    header = f"{'layer (forward + backward)':32s} {'kerastools ms':>14s} {'Keras ms':>10s} {'ratio':>7s} {'target':>7s}"
     rows = []
     for name, ours, theirs, shape, training, group in CASES:
-        rows.append((group, name, *benchmark_layer(ours(), theirs(), shape, training, repeats, args.xla)))
-    for title, groups in [("Native paths", ("native", "bn")), ("Course's im2col (for information)", ("im2col",))]:
-        print(f"\n{title}\n{header}\n{'-' * len(header)}")
+        if args.only is not None and args.only not in name:
+            continue
+        masked = "mask" in name
+        rows.append((group, name, *benchmark_layer(ours(), theirs(), shape, training, repeats, args.xla, masked)))
+    columns = ["layer (forward + backward)", "kerastools ms", "Keras ms", "ratio", "target"]
+    tables = []
+    for title, groups in [("Native paths", ("native", "bn", "bn-masked", "bn-renorm")),
+                          ("Course's im2col (for information)", ("im2col",))]:
+        table_rows = []
         for group, name, t_ours, t_keras, ratio in rows:
             if group in groups:
                 target = TARGETS[group]
                 mark = "" if target is None else (f"<= {target}" + (" ok" if ratio <= target else " MISS"))
-                print(f"{name:32s} {1e3 * t_ours:14.3f} {1e3 * t_keras:10.3f} {ratio:7.2f} {mark:>7s}")
+                table_rows.append([name, round(1e3 * t_ours, 3), round(1e3 * t_keras, 3), round(ratio, 2), mark])
+        if table_rows:
+            tables.append({"title": title, "columns": columns, "rows": table_rows})
 
-    epochs = 2 if args.quick else 5
-    (t_ours, t_keras, ratio), accuracy = benchmark_cnn(epochs)
-    print(f"\nSmall CNN on digits, one epoch of fit (median of {epochs}, after a warm-up epoch)")
-    print(f"{'model':32s} {'kerastools s':>14s} {'Keras s':>10s} {'ratio':>7s}")
-    print(f"{'conv-BN-pool-conv-pool-dropout':32s} {t_ours:14.3f} {t_keras:10.3f} {ratio:7.2f}")
-    print(f"training accuracy after {epochs + 1} epochs: kerastools {accuracy[0]:.3f}, Keras {accuracy[1]:.3f}")
+    if args.only is None:
+        epochs = 2 if args.quick else 5
+        (t_ours, t_keras, ratio), accuracy = benchmark_cnn(epochs)
+        tables.append({
+            "title": f"Small CNN on digits, one epoch of fit (median of {epochs}, after a warm-up epoch); "
+                     f"training accuracy after {epochs + 1} epochs: kerastools {accuracy[0]:.3f}, Keras {accuracy[1]:.3f}",
+            "columns": ["model", "kerastools s", "Keras s", "ratio"],
+            "rows": [["conv-BN-pool-conv-pool-dropout", round(t_ours, 3), round(t_keras, 3), round(ratio, 2)]],
+        })
+    for table in tables:
+        _print_table(table)
+    notes = (f"XLA {'on' if args.xla else 'off'}, {args.clock} clock, {repeats} samples per layer; ratio = median "
+             "of the paired (ABBA) ratios kerastools / Keras measured in the same run, < 1 is faster. "
+             "Masked cases keep ~70% of the positions; renorm cases clip with rmax=3, rmin=1/3, dmax=5.")
+    _write_json(args.json, tables, argv, notes)
+    print(f"\nwrote {args.json}")
 
 
 if __name__ == "__main__":
