@@ -65,12 +65,20 @@ class Dropout(keras.layers.Layer):
             feature maps of an NHWC input. Defaults to `None` (the input's shape).
         seed: `None` or a non-negative integer; with an integer the sequence of
             masks is reproducible. Defaults to `None`.
+
+    Raises:
+        ValueError: `rate` outside ``[0, 1)``, `keep_prob` outside ``(0, 1]``,
+            both or neither given, or a bad `noise_shape` (not an iterable of
+            positive integers and `None`: a `ValueError` whatever is wrong, as
+            in Keras).
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Example:
 
-    >>> layer = Dropout(keep_prob=0.8, seed=0)
-    >>> y = layer(np.ones((2, 5)), training=True)   # entries 0 or 1 / 0.8 = 1.25
+    >>> layer = kt.layers.Dropout(keep_prob=0.8, seed=0)
+    >>> y = layer(np.ones((2, 5)), training=True)
+    >>> print(sorted(set(y.numpy().ravel().tolist())))   # dropped, or kept and divided by 0.8
+    [0.0, 1.25]
 
     Note:
         The mask is drawn in float32 whatever the compute dtype (a float16
@@ -81,7 +89,9 @@ class Dropout(keras.layers.Layer):
         Keras built-in draws the same mask on every replica). The course's
         first notes also show non-inverted dropout (multiply by
         ``1 - dropout_ratio`` at test time); inverted dropout is what is
-        implemented, as in Keras.
+        implemented, as in Keras. The layer has no weights and is built at
+        construction (``layer.built`` is `True` after ``__init__``), as
+        Keras's is.
 
     References:
         Srivastava et al., 2014, https://jmlr.org/papers/v15/srivastava14a.html

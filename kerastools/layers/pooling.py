@@ -9,7 +9,11 @@ from kerastools.layers._stateless import build_if_stateless
 
 
 class _Pooling2D(keras.layers.Layer):
-    """Shared argument handling; subclasses define `_pool(x_nhwc)`."""
+    """Shared argument handling; subclasses define `_pool(x_nhwc)`.
+
+    No weights: built at construction, as Keras's pooling layers are; the
+    input's rank and the window's fit are checked when the layer is used.
+    """
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -75,8 +79,10 @@ class MaxPooling2D(_Pooling2D):
 
     Example:
 
-    >>> MaxPooling2D(2)(np.arange(16.0).reshape(1, 4, 4, 1))[0, :, :, 0]
-    ... # [[5., 7.], [13., 15.]]
+    >>> y = kt.layers.MaxPooling2D(2)(np.arange(16.0).reshape(1, 4, 4, 1))
+    >>> print(y.numpy()[0, :, :, 0])
+    [[ 5.  7.]
+     [13. 15.]]
 
     Note:
         The course's im2col pooling pads with zeros, so a window of negative
@@ -110,8 +116,10 @@ class AveragePooling2D(_Pooling2D):
 
     Example:
 
-    >>> AveragePooling2D(2)(np.arange(16.0).reshape(1, 4, 4, 1))[0, :, :, 0]
-    ... # [[2.5, 4.5], [10.5, 12.5]]
+    >>> y = kt.layers.AveragePooling2D(2)(np.arange(16.0).reshape(1, 4, 4, 1))
+    >>> print(y.numpy()[0, :, :, 0])
+    [[ 2.5  4.5]
+     [10.5 12.5]]
 
     Note:
         Keras's and TensorFlow's ``"same"`` average pooling also excludes the

@@ -28,14 +28,19 @@ class Softmax(keras.layers.Layer):
 
     Call arguments:
         inputs: the logits ``z``.
-        mask: optional boolean (or 0/1) tensor broadcastable to `inputs`.
+        mask: optional boolean (or 0/1) tensor broadcastable to `inputs`
+            without adding dimensions (each dimension 1 or the input's, as
+            Keras requires); another shape is a `ValueError`.
 
     Example:
 
-    >>> Softmax()(np.array([[1.0, 2.0, 1.0]]))           # [[0.2119, 0.5761, 0.2119]]
-    >>> Softmax()(np.array([[1e4, -1e4, 0.0]]))          # [[1., 0., 0.]], no NaN
-    >>> Softmax()(np.array([[1.0, 2.0, 3.0]]), mask=np.array([[1, 1, 0]]))
-    ... # [[0.2689, 0.7311, 0.]]
+    >>> softmax = kt.layers.Softmax()
+    >>> print(softmax(np.array([[1.0, 2.0, 1.0]])).numpy().round(4))
+    [[0.2119 0.5761 0.2119]]
+    >>> print(softmax(np.array([[1e4, -1e4, 0.0]])).numpy())   # no NaN
+    [[1. 0. 0.]]
+    >>> print(softmax(np.array([[1.0, 2.0, 3.0]]), mask=np.array([[1, 1, 0]])).numpy().round(4))
+    [[0.2689 0.7311 0.    ]]
 
     Note:
         Keras's ``keras.layers.Softmax`` replaces masked logits by ``-1e9``, so
