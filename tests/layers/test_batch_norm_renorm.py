@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kerastools.gradcheck import assert_gradients_close
 from kerastools.layers import BatchNormalization
@@ -180,3 +181,29 @@ def _keras_weights(**kwargs):
 def test_bad_renorm_arguments_raise_clear_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         BatchNormalization(**kwargs)
+
+
+@pytest.mark.parametrize("center, scale", [(False, True), (True, False), (False, False)])
+def test_renorm_without_offset_or_scale_matches_keras(center, scale):
+    """Without gamma, r and d apply alone (y = r * x_hat + d + beta); float32 parity."""
+    generator = rng(25)
+    layers = [cls(renorm=True, center=center, scale=scale, renorm_clipping={"rmax": 1.2, "dmax": 0.2})
+              for cls in (BatchNormalization, keras.layers.BatchNormalization)]
+    for layer in layers:
+        layer.build((12, 3))
+        layer.renorm_mean.assign(np.full(3, 0.7, "float32"))
+        layer.renorm_stddev.assign(np.full(3, 0.5, "float32"))
+    x = (generator.standard_normal((12, 3)) * 2).astype("float32")
+    dy = generator.standard_normal((12, 3)).astype("float32")
+    results = []
+    for layer in layers:
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            y = layer(xt, training=True)
+        grads = tape.gradient(y, [xt, *layer.trainable_variables], output_gradients=tf.constant(dy))
+        results.append([y.numpy(), *(g.numpy() for g in grads)])
+    assert len(results[0]) == 2 + int(center) + int(scale)  # y, dx, then the weights
+    for a, b in zip(*results):
+        # float32, different summation orders.
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
