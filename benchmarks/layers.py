@@ -229,6 +229,7 @@ def main(argv=None):
     global _clock
     _clock = CLOCK[args.clock]
     repeats = args.repeats or (5 if args.quick else 21)
+    load_before = os.getloadavg()[0]
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, "
           f"XLA {'on' if args.xla else 'off'}, {args.clock} clock, {repeats} samples per layer")
     rows = []
@@ -263,7 +264,9 @@ def main(argv=None):
         _print_table(table)
     notes = (f"XLA {'on' if args.xla else 'off'}, {args.clock} clock, {repeats} samples per layer; ratio = median "
              "of the paired (ABBA) ratios kerastools / Keras measured in the same run, < 1 is faster. "
-             "Masked cases keep ~70% of the positions; renorm cases clip with rmax=3, rmin=1/3, dmax=5.")
+             "Masked cases keep ~70% of the positions; renorm cases clip with rmax=3, rmin=1/3, dmax=5. "
+             f"1-minute load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after the run "
+             f"on {os.cpu_count()} cores (a shared machine makes every ratio noisier).")
     _write_json(args.json, tables, argv, notes)
     print(f"\nwrote {args.json}")
 
