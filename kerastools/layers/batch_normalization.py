@@ -55,9 +55,15 @@ class BatchNormalization(keras.layers.Layer):
 
     Example:
 
-    >>> bn = BatchNormalization(momentum=0.9, epsilon=1e-5)
-    >>> y = bn(np.random.rand(32, 10), training=True)   # batch statistics
-    >>> y = bn(np.random.rand(4, 10))                   # moving statistics
+    >>> bn = kt.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+    >>> x = np.random.default_rng(0).normal(3.0, 2.0, size=(32, 10))
+    >>> y = keras.ops.convert_to_numpy(bn(x, training=True))  # batch statistics
+    >>> bool(np.allclose(y.mean(axis=0), 0.0, atol=1e-5)), bool(np.allclose(y.std(axis=0), 1.0, atol=1e-3))
+    (True, True)
+    >>> moving_mean = keras.ops.convert_to_numpy(bn.moving_mean)  # 0.9 * 0 + 0.1 * batch mean
+    >>> bool(np.allclose(moving_mean, 0.1 * x.mean(axis=0), atol=1e-6))
+    True
+    >>> y = bn(x[:4])  # inference: the moving statistics
 
     Note:
         Same arguments, defaults, variables and results as

@@ -53,11 +53,13 @@ class Conv2D(keras.layers.Layer):
 
     Example:
 
-    >>> conv = Conv2D(8, 3, padding=1, activation="relu",
-    ...               kernel_initializer=kerastools.initializers.HeNormal(seed=0))
-    >>> conv(np.zeros((2, 8, 8, 1))).shape                  # (2, 8, 8, 8)
-    >>> Conv2D(4, (3, 3), strides=2, implementation="im2col")(np.zeros((1, 7, 7, 3))).shape
-    ... # (1, 3, 3, 4): OH = (7 - 3) // 2 + 1
+    >>> conv = kt.layers.Conv2D(8, 3, padding=1, activation="relu",
+    ...                         kernel_initializer=kt.initializers.HeNormal(seed=0))
+    >>> tuple(conv(np.zeros((2, 8, 8, 1))).shape)  # OH = (8 + 2*1 - 3) / 1 + 1
+    (2, 8, 8, 8)
+    >>> im2col = kt.layers.Conv2D(4, (3, 3), strides=2, implementation="im2col")
+    >>> tuple(im2col(np.zeros((1, 7, 7, 3))).shape)  # OH = floor((7 - 3) / 2) + 1
+    (1, 3, 3, 4)
 
     Note:
         Kernels are ``(FH, FW, C, F)`` as in Keras (the course writes

@@ -52,8 +52,14 @@ class Dropout(keras.layers.Layer):
 
     Example:
 
-    >>> layer = Dropout(keep_prob=0.8, seed=0)
-    >>> y = layer(np.ones((2, 5)), training=True)   # entries 0 or 1 / 0.8 = 1.25
+    >>> layer = kt.layers.Dropout(keep_prob=0.8, seed=0)
+    >>> y = keras.ops.convert_to_numpy(layer(np.ones((4, 250)), training=True))
+    >>> sorted(set(y.ravel().tolist()))  # dropped, or kept and divided by keep_prob
+    [0.0, 1.25]
+    >>> bool(abs(y.mean() - 1.0) < 0.05)  # E[output] = input
+    True
+    >>> keras.ops.convert_to_numpy(layer(np.ones((1, 3))))  # inference: the identity
+    array([[1., 1., 1.]], dtype=float32)
 
     Note:
         The mask is drawn in float32 whatever the compute dtype (a float16

@@ -71,8 +71,10 @@ class MaxPooling2D(_Pooling2D):
 
     Example:
 
-    >>> MaxPooling2D(2)(np.arange(16.0).reshape(1, 4, 4, 1))[0, :, :, 0]
-    ... # [[5., 7.], [13., 15.]]
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> keras.ops.convert_to_numpy(kt.layers.MaxPooling2D(2)(x))[0, :, :, 0]
+    array([[ 5.,  7.],
+           [13., 15.]], dtype=float32)
 
     Note:
         The course's im2col pooling pads with zeros, so a window of negative
@@ -106,8 +108,10 @@ class AveragePooling2D(_Pooling2D):
 
     Example:
 
-    >>> AveragePooling2D(2)(np.arange(16.0).reshape(1, 4, 4, 1))[0, :, :, 0]
-    ... # [[2.5, 4.5], [10.5, 12.5]]
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> keras.ops.convert_to_numpy(kt.layers.AveragePooling2D(2)(x))[0, :, :, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]], dtype=float32)
 
     Note:
         Keras's and TensorFlow's ``"same"`` average pooling also excludes the
