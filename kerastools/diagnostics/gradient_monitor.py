@@ -26,7 +26,8 @@ class GradientNormMonitor(keras.callbacks.Callback):
     ``gradient_norm/first_last_ratio`` for TensorBoard at step `epoch`.
 
     Args:
-        x, y: a fixed sample batch (e.g. 256 training examples and their targets).
+        x: the inputs of a fixed sample batch (e.g. 256 training examples).
+        y: their targets. Defaults to `None`.
         loss: `None` for the compiled loss, or a loss name/object/callable.
             Defaults to `None`.
         freq: record after every `freq`-th epoch. Defaults to `1`.

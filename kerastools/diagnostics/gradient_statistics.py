@@ -148,7 +148,9 @@ def gradient_norms(
 
     Args:
         model: a Keras model (any kind); compiled, or pass `loss`.
-        x, y: the batch. `y` may be `None` for models whose loss needs no target.
+        x: the inputs of the batch.
+        y: its targets; `None` for models whose loss needs no target.
+            Defaults to `None`.
         loss: `None` for the compiled loss (``model.compute_loss``, including
             ``model.losses``), or a loss name/object/callable: then ``J =
             mean(loss(y, model(x))) + sum(model.losses)``. Defaults to `None`.

@@ -383,7 +383,10 @@ def assert_gradients_close(target, x, y=None, *, threshold=PASS_THRESHOLD, **kwa
     """`check_gradients`, raising `AssertionError` with the per-variable table on failure.
 
     Args:
-        target, x, y, **kwargs: as for `check_gradients`.
+        target: as for `check_gradients`.
+        x: as for `check_gradients`.
+        y: as for `check_gradients`. Defaults to `None`.
+        **kwargs: the other arguments of `check_gradients`.
         threshold: the largest accepted difference, > 0. Defaults to `1e-7`.
 
     Returns:

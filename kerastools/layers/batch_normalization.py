@@ -41,12 +41,15 @@ class BatchNormalization(keras.layers.Layer):
         epsilon: added to the variance, > 0. Defaults to `0.001`.
         center: learn the offset ``beta``. Defaults to `True`.
         scale: learn the scale ``gamma``. Defaults to `True`.
-        beta_initializer, gamma_initializer, moving_mean_initializer,
-            moving_variance_initializer: initializers. Default to `"zeros"`,
-            `"ones"`, `"zeros"` and `"ones"`.
-        beta_regularizer, gamma_regularizer: optional regularizers.
-            Default to `None`.
-        beta_constraint, gamma_constraint: optional constraints. Default to `None`.
+        beta_initializer: initializer of ``beta``. Defaults to `"zeros"`.
+        gamma_initializer: initializer of ``gamma``. Defaults to `"ones"`.
+        moving_mean_initializer: initializer of the moving mean. Defaults to `"zeros"`.
+        moving_variance_initializer: initializer of the moving variance.
+            Defaults to `"ones"`.
+        beta_regularizer: optional regularizer of ``beta``. Defaults to `None`.
+        gamma_regularizer: optional regularizer of ``gamma``. Defaults to `None`.
+        beta_constraint: optional constraint on ``beta``. Defaults to `None`.
+        gamma_constraint: optional constraint on ``gamma``. Defaults to `None`.
         synchronized: under a `tf.distribute` strategy, normalise with the
             statistics of the **global** batch (all replicas; the hand-written
             backward pass all-reduces its sums too). With `False` each replica

@@ -42,9 +42,11 @@ class Conv2D(keras.layers.Layer):
             Keras's default; the course's choice for ReLU networks is
             `kerastools.initializers.HeNormal()`.
         bias_initializer: Defaults to `"zeros"`.
-        kernel_regularizer, bias_regularizer, activity_regularizer: optional
-            regularizers. Default to `None`.
-        kernel_constraint, bias_constraint: optional constraints. Default to `None`.
+        kernel_regularizer: optional regularizer of the kernel. Defaults to `None`.
+        bias_regularizer: optional regularizer of the bias. Defaults to `None`.
+        activity_regularizer: optional regularizer of the output. Defaults to `None`.
+        kernel_constraint: optional constraint on the kernel. Defaults to `None`.
+        bias_constraint: optional constraint on the bias. Defaults to `None`.
         implementation: ``"native"`` (TensorFlow's convolution kernels) or
             ``"im2col"`` (the course's im2col + matrix product, with the
             hand-written col2im backward pass; needs a static input height and

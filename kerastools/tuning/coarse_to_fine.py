@@ -32,10 +32,14 @@ class CoarseToFine(IdlePolling, keras_tuner.Tuner):
             on. Defaults to `0.25`.
         prune_choices: keep only the choices seen in the best trials. Defaults
             to `True`.
-        seed, hyperparameters, tune_new_entries, allow_new_entries,
-            max_retries_per_trial, max_consecutive_failed_trials: as in
-            `keras_tuner.RandomSearch`. Defaults to `None`, `None`, `True`,
-            `True`, `0` and `3`.
+        seed: as in `keras_tuner.RandomSearch` (here ``0`` is a seed too).
+            Defaults to `None`.
+        hyperparameters: as in `keras_tuner.RandomSearch`. Defaults to `None`.
+        tune_new_entries: as in `keras_tuner.RandomSearch`. Defaults to `True`.
+        allow_new_entries: as in `keras_tuner.RandomSearch`. Defaults to `True`.
+        max_retries_per_trial: as in `keras_tuner.RandomSearch`. Defaults to `0`.
+        max_consecutive_failed_trials: as in `keras_tuner.RandomSearch`.
+            Defaults to `3`.
         **kwargs: `keras_tuner.Tuner` arguments (`directory`, `project_name`,
             `overwrite`, `executions_per_trial`, ...).
 

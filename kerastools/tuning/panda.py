@@ -221,7 +221,8 @@ class Panda:
         """Run one session: continue from the head checkpoint, apply changes, train `epochs` more.
 
         Args:
-            x, y: training data, as for `model.fit`.
+            x: training inputs, as for `model.fit`. Defaults to `None`.
+            y: training targets, as for `model.fit`. Defaults to `None`.
             epochs: epochs in this session, >= 1. Defaults to `1`.
             learning_rate: a new learning rate (float or schedule) from this
                 session on. Defaults to `None` (unchanged).
