@@ -157,9 +157,10 @@ def gradient_norms(
         training: forward pass in training mode (dropout on, batch statistics);
             the model's moving statistics and seed states are restored
             afterwards. Defaults to `False`.
-        vanishing_threshold: >= 0, or `None` to disable. Defaults to `1e-7`.
-        exploding_threshold: > 0, or `None` to disable. Defaults to `1e3`.
-        ratio_threshold: >= 1, or `None` to disable the ratio test. Defaults to `1e3`.
+        vanishing_threshold: a norm below it is vanishing; >= 0, or `None` to disable. Defaults to `1e-7`.
+        exploding_threshold: a norm above it is exploding; > 0, or `None` to disable. Defaults to `1e3`.
+        ratio_threshold: the largest accepted first/last ratio (or its
+            inverse), >= 1, or `None` to disable the ratio test. Defaults to `1e3`.
 
     Returns:
         A `GradientNormReport`; ``print(report)`` shows the per-variable table.
