@@ -1,4 +1,4 @@
-"""Batch normalisation with the course's hand-derived backward pass."""
+"""Batch normalisation with a hand-derived backward pass."""
 
 import keras
 import tensorflow as tf
@@ -26,7 +26,8 @@ class BatchNormalization(keras.layers.Layer):
     ``moving_variance <- momentum * moving_variance + (1 - momentum) * sigma2_B``.
     In inference ``mu_B`` and ``sigma2_B`` are replaced by the moving statistics.
 
-    The training-mode gradient is the course's derivation, not automatic
+    The training-mode gradient is derived by hand (the backward pass the book
+    points to in section 6.3), not automatic
     differentiation: with sums over the ``N`` normalised entries,
     ``dbeta = sum(dy)``, ``dgamma = sum(dy * x_hat)`` and
     ``dx = (gamma / (N * sqrt(sigma2_B + epsilon))) * (N * dy - sum(dy) - x_hat * sum(dy * x_hat))``.
@@ -35,7 +36,7 @@ class BatchNormalization(keras.layers.Layer):
         axis: the feature axis (or a tuple of axes) kept; statistics are taken
             over all the others. ``-1`` after a channels-last `Conv2D` normalises
             per channel; ``(1, 2, 3)`` on a 4-D input normalises every
-            activation separately, as the course's NumPy layer does.
+            activation separately, as the book's NumPy layer does.
             Defaults to `-1`.
         momentum: of the moving averages, in ``[0, 1]``. Defaults to `0.99`.
         epsilon: added to the variance, > 0. Defaults to `0.001`.
@@ -76,7 +77,7 @@ class BatchNormalization(keras.layers.Layer):
         moving statistics are mean-aggregated across replicas, so replicas
         hold the same moving statistics (with ``synchronized=False`` the moving
         mean is the mean of the replicas' means and the moving variance the
-        mean of their variances). The course's NumPy layer uses
+        mean of their variances). The book's NumPy layer uses
         ``momentum=0.9`` and ``epsilon=1e-6``; Keras's defaults are kept here.
         A layer with ``trainable=False`` runs in inference mode, as in Keras.
 

@@ -60,7 +60,7 @@ class MaxPooling2D(_Pooling2D):
     Args:
         pool_size: ``(FH, FW)``: an integer or a pair, >= 1. Defaults to `(2, 2)`.
         strides: an integer or a pair, >= 1. Defaults to `None`: `pool_size`
-            (non-overlapping windows, the course's "stride 2 for 2x2 pooling").
+            (non-overlapping windows, the book's "stride 2 for 2x2 pooling").
         padding: ``"valid"``, ``"same"`` or explicit padding (an integer, a pair
             or ``((top, bottom), (left, right))``, each at most half the window).
             Padded positions never win the maximum (padding with ``-inf``, as
@@ -77,7 +77,7 @@ class MaxPooling2D(_Pooling2D):
            [13., 15.]], dtype=float32)
 
     Note:
-        The course's im2col pooling pads with zeros, so a window of negative
+        The book's im2col pooling pads with zeros, so a window of negative
         inputs touching the padding returns 0; here (and in Keras) padding is
         never selected.
     """
