@@ -603,8 +603,8 @@ def coarse_to_fine_interval(previous, top_points, zoom):
 # Diagnostics (docs/guides/diagnostics.md) -- issue 7
 # --------------------------------------------------------------------------- #
 
-# Written from the course's formulas (seed 000's bias/variance table, seed 004's
-# activation-histogram experiment, backpropagation by hand), not from the library.
+# Written from the course's formulas (its bias/variance table, week 1), the book's
+# activation-histogram experiment (section 6.2.2), backpropagation by hand), not from the library.
 
 ACTIVATIONS = {
     "sigmoid": (lambda z: 1.0 / (1.0 + np.exp(-z)), lambda a: a * (1.0 - a)),

@@ -213,7 +213,7 @@ def mini_batches(x, y=None, batch_size=64, seed=None, *, shuffle=True, as_datase
     >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     >>> model.compile(optimizer="sgd", loss="mse")
     >>> dataset = kt.data.mini_batches(x, y, batch_size=2, seed=0, as_dataset=True)
-    >>> len(model.fit(dataset, epochs=3, verbose=0).history["loss"])  # epoch e uses seed + e
+    >>> len(model.fit(dataset, epochs=3, shuffle=False, verbose=0).history["loss"])  # epoch e uses seed + e
     3
     """
     x = _as_array(x, "x")

@@ -14,7 +14,7 @@ HIGH_VARIANCE = "high variance"
 BOTH = "high bias and high variance"
 GOOD = "good"
 
-# The course's basic recipe (seed 000, "解决欠拟合" / "解决过拟合").
+# The course's basic recipe (week 1, "Basic recipe for machine learning").
 _BIAS_ADVICE = ("a bigger network", "train longer", "another optimisation algorithm", "another architecture")
 _VARIANCE_ADVICE = ("more training data", "regularisation (L2, dropout)", "another architecture")
 
