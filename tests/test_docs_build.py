@@ -40,3 +40,16 @@ def test_every_page_is_in_the_navigation():
     pages = [p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")]
     missing = [page for page in pages if page not in nav]
     assert not missing, f"add these pages to the nav of mkdocs.yml: {missing}"
+
+
+def test_doctest_examples_become_code_blocks_in_the_reference():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("doctest_fences", ROOT / "docs" / "_ext" / "doctest_fences.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = "Summary.\n\nExample:\n\n>>> 1 + 1\n2\n>>> print('a')\na\n\nAfter.\n\n    >>> x = 1\n\n```python\n>>> kept\n```"
+    assert module.fence_doctests(text) == (
+        "Summary.\n\nExample:\n\n```pycon\n>>> 1 + 1\n2\n>>> print('a')\na\n```\n\nAfter.\n\n"
+        "    ```pycon\n    >>> x = 1\n    ```\n\n```python\n>>> kept\n```"
+    )
