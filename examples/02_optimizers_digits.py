@@ -5,7 +5,7 @@ RMSprop, Adam and AdamW training the same network from the same weights.
 
 The book's experiment (a 5-layer, 100-unit ReLU network on MNIST) on
 scikit-learn's 8x8 digits, split 60/20/20: 4 hidden layers of 100 ReLU units
-with He initialisation (`kt.initializers.HeNormal`, the same seeds for every
+with He initialisation (`kt.initializers.HeNormal`, the same seed values for every
 optimizer), mini-batches of 64 (`kt.data.mini_batches`, the same order for
 every optimizer), the book's learning rates:
 
@@ -44,7 +44,7 @@ def optimizers():
 def build_model(optimizer, hidden=4, units=100):
     layers = [keras.Input((64,))]
     for i in range(hidden):
-        # Fixed seeds: every optimizer starts from the same weights.
+        # Fixed seed values: every optimizer starts from the same weights.
         layers.append(keras.layers.Dense(units, activation="relu", kernel_initializer=kt.initializers.HeNormal(seed=i)))
     layers.append(keras.layers.Dense(10, activation="softmax", kernel_initializer=kt.initializers.XavierNormal(seed=hidden)))
     model = keras.Sequential(layers)

@@ -1,4 +1,4 @@
-"""Weight initialisation and the distribution of activations (seed 004's experiment).
+"""Weight initialisation and the distribution of activations (the book's experiment, section 6.2.2).
 
     python examples/03_weight_init.py [--out DIR] [--smoke]
 

@@ -80,8 +80,23 @@ def atomic_path(filepath, argument="filepath"):
 
     Example:
 
-    >>> with atomic_path("model.h5") as tmp:
-    ...     write_everything_to(tmp)
+    >>> import os
+    >>> with atomic_path("notes.txt") as tmp:
+    ...     with open(tmp, "w") as f:
+    ...         _ = f.write("complete")
+    ...     print(os.path.exists("notes.txt"))  # nothing at the destination yet
+    False
+    >>> open("notes.txt").read()
+    'complete'
+    >>> try:
+    ...     with atomic_path("notes.txt") as tmp:
+    ...         with open(tmp, "w") as f:
+    ...             _ = f.write("half-")
+    ...         raise KeyboardInterrupt  # interrupted mid-write
+    ... except KeyboardInterrupt:
+    ...     pass
+    >>> open("notes.txt").read(), os.listdir(".")
+    ('complete', ['notes.txt'])
     """
     path = prepare_destination(filepath, argument)
     directory, name = os.path.split(path)

@@ -14,9 +14,9 @@ Note:
 Note:
     What the course calls "Xavier" is ``N(0, 1/n_in)`` (`XavierNormal`, the same
     variance as `LeCunNormal`), while Keras's "Glorot" is ``N(0, 2/(n_in+n_out))``
-    (`GlorotNormal` here). One of the seeds writes He's standard deviation as
+    (`GlorotNormal` here). Some course notes write He's standard deviation as
     ``2/sqrt(n)``; the variance ``2/n`` (standard deviation ``sqrt(2/n)``) of He et
-    al. (2015) is what is implemented.
+    al. (2015), which the book (section 6.2.3) states, is what is implemented.
 """
 
 import math

@@ -1,13 +1,13 @@
-"""Independent NumPy float64 references for the formulas in SPEC.md.
+"""Independent NumPy float64 references for the formulas of the docs guides (docs/guides/).
 
-Written from the course's formulas, not from the library's code: the library is
+Written from the course's and the book's formulas (docs/conventions.md), not from the library's code: the library is
 checked against these. Each function is plain NumPy on float64 arrays.
 """
 
 import numpy as np
 
 # --------------------------------------------------------------------------- #
-# Gradient checking (SPEC section 5)
+# Gradient checking (docs/guides/gradcheck.md)
 # --------------------------------------------------------------------------- #
 
 
@@ -32,7 +32,7 @@ def gradient_check_loop(cost, theta, epsilon=1e-7):
 
 
 # --------------------------------------------------------------------------- #
-# Initializers and regularizers (SPEC section 4)
+# Initializers and regularizers (docs/guides/initializers-regularizers.md)
 # --------------------------------------------------------------------------- #
 
 
@@ -55,12 +55,12 @@ def l2_gradient_tail(w, lambd, m):
 
 
 # --------------------------------------------------------------------------- #
-# Optimizers (SPEC section 1) -- issue 2
+# Optimizers (docs/guides/optimizers.md) -- issue 2
 # --------------------------------------------------------------------------- #
 
 
 class OptimizerReference:
-    """One optimizer over a list of float64 arrays, written from SPEC section 1.
+    """One optimizer over a list of float64 arrays, written from the update rules of docs/guides/optimizers.md.
 
     `learning_rate` is a number or a function of the number of steps already
     taken (0, 1, ...), as Keras calls schedules. `weight_decay` is the decoupled
@@ -224,18 +224,18 @@ class AdamReference(OptimizerReference):
 
 
 def clip_by_global_norm(grads, clip_norm):
-    """SPEC: if ||g||_2 >= c (over all arrays) then g <- c g / ||g||_2."""
+    """Clipping by global norm: if ||g||_2 >= c (over all arrays) then g <- c g / ||g||_2."""
     norm = np.sqrt(sum(np.sum(np.square(g)) for g in grads))
     return [g * clip_norm / norm if norm >= clip_norm else g for g in grads]
 
 
 
 # --------------------------------------------------------------------------- #
-# Learning-rate schedules (SPEC section 2) -- issue 3
+# Learning-rate schedules (docs/guides/schedules.md) -- issue 3
 # --------------------------------------------------------------------------- #
 
 # Scalar Python float64 functions of one step ``g``, written from the formulas of
-# SPEC section 2, TensorFlow 1's documentation and the papers. Piecewise
+# docs/guides/schedules.md, TensorFlow 1's documentation and the papers. Piecewise
 # definitions use explicit loops and branches, not the closed forms the library
 # vectorises.
 
@@ -349,7 +349,7 @@ def sequential(schedules, boundaries, g):
 
 
 # --------------------------------------------------------------------------- #
-# Layers (SPEC section 3) -- issue 4
+# Layers (docs/guides/layers.md) -- issue 4
 # --------------------------------------------------------------------------- #
 
 
@@ -501,7 +501,7 @@ def softmax(z, axis=-1, mask=None):
 
 
 # --------------------------------------------------------------------------- #
-# Data utilities (SPEC section 6) -- issue 5
+# Data utilities (docs/guides/data.md) -- issue 5
 # --------------------------------------------------------------------------- #
 
 
@@ -559,7 +559,7 @@ def normalize(x, mu, sigma2):
 
 
 # --------------------------------------------------------------------------- #
-# Hyperparameter search (SPEC section 6) -- issue 6
+# Hyperparameter search (docs/guides/tuning.md) -- issue 6
 # --------------------------------------------------------------------------- #
 
 
@@ -600,11 +600,11 @@ def coarse_to_fine_interval(previous, top_points, zoom):
 
 
 # --------------------------------------------------------------------------- #
-# Diagnostics (SPEC section 6) -- issue 7
+# Diagnostics (docs/guides/diagnostics.md) -- issue 7
 # --------------------------------------------------------------------------- #
 
-# Written from the course's formulas (seed 000's bias/variance table, seed 004's
-# activation-histogram experiment, backpropagation by hand), not from the library.
+# Written from the course's formulas (its bias/variance table, week 1), the book's
+# activation-histogram experiment (section 6.2.2), backpropagation by hand), not from the library.
 
 ACTIVATIONS = {
     "sigmoid": (lambda z: 1.0 / (1.0 + np.exp(-z)), lambda a: a * (1.0 - a)),

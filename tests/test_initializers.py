@@ -89,7 +89,7 @@ def test_scaled_normal_is_the_course_small_gaussian():
     assert ki.ScaledNormal(stddev=1.0, seed=3)((2, 2)).shape == (2, 2)
 
 
-def test_seeds_repeat_and_none_draws_afresh():
+def test_a_seed_repeats_and_none_draws_afresh():
     np.testing.assert_array_equal(ki.HeNormal(seed=5)((4, 4)), ki.HeNormal(seed=5)((4, 4)))
     init = ki.HeNormal()
     assert not np.array_equal(init((4, 4)), init((4, 4)))

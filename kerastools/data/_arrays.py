@@ -128,8 +128,18 @@ def train_dev_test_split(*arrays, ratios=None, seed=None, shuffle=True, stratify
 
     Example:
 
-    >>> (x_tr, y_tr), (x_dev, y_dev), (x_te, y_te) = train_dev_test_split(x, y, seed=0)
-    >>> x_train, x_test = train_dev_test_split(x, ratios=(0.7, 0.3))
+    >>> x = np.arange(20.0).reshape(10, 2)
+    >>> y = np.arange(10)
+    >>> (x_tr, y_tr), (x_dev, y_dev), (x_te, y_te) = kt.data.train_dev_test_split(x, y, seed=0)
+    >>> len(x_tr), len(x_dev), len(x_te)  # the course's 60/20/20, exact
+    (6, 2, 2)
+    >>> sorted(np.concatenate([y_tr, y_dev, y_te]).tolist()) == list(range(10))
+    True
+    >>> x_train, x_test = kt.data.train_dev_test_split(x, ratios=(0.7, 0.3), shuffle=False)
+    >>> x_test
+    array([[14., 15.],
+           [16., 17.],
+           [18., 19.]])
     """
     if not arrays:
         raise ValueError("train_dev_test_split needs at least one array. Received: no arrays")
@@ -193,10 +203,18 @@ def mini_batches(x, y=None, batch_size=64, seed=None, *, shuffle=True, as_datase
 
     Example:
 
-    >>> for epoch in range(10):
-    ...     for x_batch, y_batch in mini_batches(x, y, batch_size=64, seed=epoch):
-    ...         train_step(x_batch, y_batch)
-    >>> model.fit(mini_batches(x, y, 64, seed=0, as_dataset=True), epochs=10)
+    >>> x = np.arange(10.0).reshape(5, 2)
+    >>> y = np.arange(5)
+    >>> for x_batch, y_batch in kt.data.mini_batches(x, y, batch_size=2, seed=0):
+    ...     print(y_batch)  # the course's permutation, then the partial batch
+    [2 0]
+    [1 3]
+    [4]
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> dataset = kt.data.mini_batches(x, y, batch_size=2, seed=0, as_dataset=True)
+    >>> len(model.fit(dataset, epochs=3, shuffle=False, verbose=0).history["loss"])  # epoch e uses seed + e
+    3
     """
     x = _as_array(x, "x")
     if y is not None:
@@ -262,9 +280,15 @@ def fit_normalizer(train_x, *, axis=-1):
 
     Example:
 
-    >>> (x_tr, y_tr), (x_dev, y_dev), _ = train_dev_test_split(x, y, seed=0)
-    >>> normalize = fit_normalizer(x_tr)
-    >>> model = keras.Sequential([keras.Input(x_tr.shape[1:]), normalize, ...])
+    >>> x = np.array([[1.0, 10.0], [3.0, 10.0], [5.0, 10.0], [7.0, 10.0], [100.0, 0.0]])
+    >>> x_tr, x_dev = kt.data.train_dev_test_split(x, ratios=(0.8, 0.2), shuffle=False)
+    >>> normalize = kt.data.fit_normalizer(x_tr)  # mu = (4, 10), sigma = (sqrt(5), 0)
+    >>> np.round(keras.ops.convert_to_numpy(normalize(x_tr)), 3)
+    array([[-1.342,  0.   ],
+           [-0.447,  0.   ],
+           [ 0.447,  0.   ],
+           [ 1.342,  0.   ]], dtype=float32)
+    >>> model = keras.Sequential([keras.Input((2,)), normalize, keras.layers.Dense(1)])
     """
     if not isinstance(train_x, tf.data.Dataset):
         train_x = _as_array(train_x, "train_x")

@@ -90,8 +90,15 @@ def write_hdf5(path, *, chunks=None, compression=None, overwrite=True, **arrays)
 
     Example:
 
-    >>> write_hdf5("train.h5", x=x_train, y=y_train, compression="lzf")
-    >>> dataset = hdf5_dataset("train.h5", "x", "y", batch_size=64, seed=0)
+    >>> x_train = np.arange(12.0, dtype="float32").reshape(6, 2)
+    >>> y_train = np.arange(6)
+    >>> path = kt.data.write_hdf5("train.h5", x=x_train, y=y_train, compression="lzf")
+    >>> os.path.basename(path)
+    'train.h5'
+    >>> import h5py
+    >>> with h5py.File("train.h5", "r") as f:
+    ...     print(sorted(f), f["x"].shape, f["x"].compression)
+    ['x', 'y'] (6, 2) lzf
     """
     if not arrays:
         raise ValueError("write_hdf5 needs at least one array (passed as name=array). Received: no arrays")
@@ -174,8 +181,19 @@ def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=N
 
     Example:
 
-    >>> train = hdf5_dataset("train.h5", "x", "y", batch_size=128, seed=0)
-    >>> model.fit(train, epochs=10)
+    >>> x = np.arange(10.0, dtype="float32").reshape(5, 2)
+    >>> _ = kt.data.write_hdf5("train.h5", x=x, y=np.arange(5))
+    >>> train = kt.data.hdf5_dataset("train.h5", "x", "y", batch_size=2, shuffle=False)
+    >>> for x_batch, y_batch in train:
+    ...     print(y_batch.numpy())  # every example once, the last batch partial
+    [0 1]
+    [2 3]
+    [4]
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> shuffled = kt.data.hdf5_dataset("train.h5", "x", "y", batch_size=2, seed=0)
+    >>> len(model.fit(shuffled, epochs=2, shuffle=False, verbose=0).history["loss"])
+    2
     """
     path, specs = _open_checked(path, x_key, y_key)
     batch_size = check_int("batch_size", batch_size, low=1)

@@ -54,9 +54,21 @@ class ActivationMonitor(keras.callbacks.Callback):
 
     Example:
 
-    >>> monitor = ActivationMonitor(x_train[:256], log_dir="logs/activations")
-    >>> model.fit(x_train, y_train, epochs=10, callbacks=[monitor])
-    >>> [r["dense"].fraction_dead for r in monitor.records]
+    >>> keras.utils.set_random_seed(0)
+    >>> x_train = np.random.default_rng(0).standard_normal((64, 4)).astype("float32")
+    >>> y_train = (x_train.sum(axis=1) > 0).astype("float32")
+    >>> model = keras.Sequential([
+    ...     keras.Input((4,)),
+    ...     keras.layers.Dense(8, activation="tanh", name="hidden"),
+    ...     keras.layers.Dense(1, activation="sigmoid", name="out"),
+    ... ])
+    >>> model.compile(optimizer="adam", loss="binary_crossentropy")
+    >>> monitor = kt.callbacks.ActivationMonitor(x_train[:32], freq=2, log_dir="logs/activations")
+    >>> _ = model.fit(x_train, y_train, epochs=4, verbose=0, callbacks=[monitor])
+    >>> [r.epoch for r in monitor.records]  # every second epoch, 0-based
+    [1, 3]
+    >>> list(monitor.records[-1].layers), monitor.records[-1].saturated_layers
+    (['hidden'], [])
     """
 
     def __init__(

@@ -179,9 +179,19 @@ def layer_activations(model, x, *, layers=None, training=False):
 
     Example:
 
-    >>> acts = layer_activations(model, np.random.randn(1000, 100))
-    >>> for i, (name, a) in enumerate(acts.items()):
-    ...     plt.subplot(1, len(acts), i + 1); plt.hist(a.flatten(), 30, range=(0, 1))
+    >>> keras.utils.set_random_seed(0)
+    >>> model = keras.Sequential([
+    ...     keras.Input((100,)),
+    ...     keras.layers.Dense(100, activation="sigmoid", name="hidden_1"),
+    ...     keras.layers.Dense(100, activation="sigmoid", name="hidden_2"),
+    ...     keras.layers.Dense(10, activation="softmax", name="out"),
+    ... ])
+    >>> acts = kt.diagnostics.layer_activations(model, np.random.default_rng(0).standard_normal((1000, 100)))
+    >>> {name: a.shape for name, a in acts.items()}
+    {'hidden_1': (1000, 100), 'hidden_2': (1000, 100)}
+
+    The course's histograms are then
+    ``plt.hist(acts["hidden_1"].flatten(), 30, range=(0, 1))``.
     """
     x = _common.sample_batch("x", x)
     chosen = resolve_layers(model, check_layers(layers), x)
@@ -266,9 +276,22 @@ def activation_statistics(
 
     Example:
 
-    >>> report = activation_statistics(model, np.random.randn(1000, 100))
-    >>> report.saturated_layers            # e.g. sigmoid layers initialised with N(0, 1)
-    >>> s = report["dense_2"]; plt.stairs(s.histogram, s.bin_edges)
+    >>> keras.utils.set_random_seed(0)
+    >>> wide = kt.initializers.ScaledNormal(stddev=1.0, seed=0)  # N(0, 1): too large
+    >>> model = keras.Sequential([
+    ...     keras.Input((100,)),
+    ...     keras.layers.Dense(100, activation="sigmoid", kernel_initializer=wide, name="hidden_1"),
+    ...     keras.layers.Dense(100, activation="sigmoid", kernel_initializer=wide, name="hidden_2"),
+    ...     keras.layers.Dense(10, activation="softmax", name="out"),
+    ... ])
+    >>> report = kt.diagnostics.activation_statistics(model, np.random.default_rng(0).standard_normal((1000, 100)))
+    >>> report.saturated_layers
+    ['hidden_1', 'hidden_2']
+    >>> s = report["hidden_1"]
+    >>> s.activation, len(s.histogram), s.bin_edges[[0, -1]]
+    ('sigmoid', 30, array([0., 1.]))
+
+    ``plt.stairs(s.histogram, s.bin_edges)`` draws the course's histogram.
     """
     options = check_statistics_args(bins, histogram_range, saturation_tolerance, max_saturated_fraction, max_dead_fraction)
     x = _common.sample_batch("x", x)

@@ -14,7 +14,7 @@ HIGH_VARIANCE = "high variance"
 BOTH = "high bias and high variance"
 GOOD = "good"
 
-# The course's basic recipe (seed 000, "解决欠拟合" / "解决过拟合").
+# The course's basic recipe (week 1, "Basic recipe for machine learning").
 _BIAS_ADVICE = ("a bigger network", "train longer", "another optimisation algorithm", "another architecture")
 _VARIANCE_ADVICE = ("more training data", "regularisation (L2, dropout)", "another architecture")
 
@@ -138,11 +138,19 @@ class BiasVarianceMonitor(keras.callbacks.Callback):
 
     Example:
 
-    >>> monitor = BiasVarianceMonitor(baseline_error=0.01, metric="accuracy")
-    >>> model.fit(x, y, validation_data=(x_dev, y_dev), epochs=5, callbacks=[monitor])
-    >>> monitor.records[-1].verdict
+    >>> keras.utils.set_random_seed(0)
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.standard_normal((40, 20)).astype("float32"), rng.integers(0, 2, 40)
+    >>> x_dev, y_dev = rng.standard_normal((40, 20)).astype("float32"), rng.integers(0, 2, 40)
+    >>> model = keras.Sequential([keras.Input((20,)), keras.layers.Dense(64, activation="relu"),
+    ...                           keras.layers.Dense(2, activation="softmax")])
+    >>> model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    >>> monitor = kt.callbacks.BiasVarianceMonitor(baseline_error=0.01, metric="accuracy", train_data=(x, y))
+    >>> history = model.fit(x, y, validation_data=(x_dev, y_dev), epochs=30, verbose=0, callbacks=[monitor])
+    >>> monitor.records[-1].verdict  # random labels: learned by heart, not generalised
     'high variance'
-    >>> [r.variance for r in monitor.records]      # the train/dev gap, per epoch
+    >>> len(history.history["variance"])  # the train/dev gap, per epoch
+    30
 
     Note:
         Keras's ``logs[metric]`` is the running average over the epoch's batches

@@ -26,7 +26,8 @@ class GradientNormMonitor(keras.callbacks.Callback):
     ``gradient_norm/first_last_ratio`` for TensorBoard at step `epoch`.
 
     Args:
-        x, y: a fixed sample batch (e.g. 256 training examples and their targets).
+        x: the inputs of a fixed sample batch (e.g. 256 training examples).
+        y: their targets. Defaults to `None`.
         loss: `None` for the compiled loss, or a loss name/object/callable.
             Defaults to `None`.
         freq: record after every `freq`-th epoch. Defaults to `1`.
@@ -49,9 +50,16 @@ class GradientNormMonitor(keras.callbacks.Callback):
 
     Example:
 
-    >>> monitor = GradientNormMonitor(x_train[:256], y_train[:256], freq=5, verbose=1)
-    >>> model.fit(x_train, y_train, epochs=20, callbacks=[monitor])
-    >>> [r.first_last_ratio for r in monitor.records]
+    >>> keras.utils.set_random_seed(0)
+    >>> x_train = np.random.default_rng(0).standard_normal((64, 4)).astype("float32")
+    >>> y_train = x_train.sum(axis=1, keepdims=True)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+    ...                           keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> monitor = kt.callbacks.GradientNormMonitor(x_train[:32], y_train[:32], freq=2)
+    >>> _ = model.fit(x_train, y_train, epochs=4, verbose=0, callbacks=[monitor])
+    >>> [(r.epoch, r.verdict) for r in monitor.records]
+    [(1, 'ok'), (3, 'ok')]
     """
 
     def __init__(

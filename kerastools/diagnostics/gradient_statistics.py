@@ -148,25 +148,36 @@ def gradient_norms(
 
     Args:
         model: a Keras model (any kind); compiled, or pass `loss`.
-        x, y: the batch. `y` may be `None` for models whose loss needs no target.
+        x: the inputs of the batch.
+        y: its targets; `None` for models whose loss needs no target.
+            Defaults to `None`.
         loss: `None` for the compiled loss (``model.compute_loss``, including
             ``model.losses``), or a loss name/object/callable: then ``J =
             mean(loss(y, model(x))) + sum(model.losses)``. Defaults to `None`.
         training: forward pass in training mode (dropout on, batch statistics);
             the model's moving statistics and seed states are restored
             afterwards. Defaults to `False`.
-        vanishing_threshold: >= 0, or `None` to disable. Defaults to `1e-7`.
-        exploding_threshold: > 0, or `None` to disable. Defaults to `1e3`.
-        ratio_threshold: >= 1, or `None` to disable the ratio test. Defaults to `1e3`.
+        vanishing_threshold: a norm below it is vanishing; >= 0, or `None` to disable. Defaults to `1e-7`.
+        exploding_threshold: a norm above it is exploding; > 0, or `None` to disable. Defaults to `1e3`.
+        ratio_threshold: the largest accepted first/last ratio (or its
+            inverse), >= 1, or `None` to disable the ratio test. Defaults to `1e3`.
 
     Returns:
         A `GradientNormReport`; ``print(report)`` shows the per-variable table.
 
     Example:
 
-    >>> report = gradient_norms(model, x[:256], y[:256], loss="sparse_categorical_crossentropy")
-    >>> report.verdict, report.first_last_ratio
-    ('vanishing', 2.1e-05)
+    >>> keras.utils.set_random_seed(0)
+    >>> tiny = kt.initializers.ScaledNormal(stddev=0.01, seed=0)  # the course's randn * 0.01
+    >>> model = keras.Sequential(
+    ...     [keras.Input((100,))]
+    ...     + [keras.layers.Dense(100, activation="sigmoid", kernel_initializer=tiny) for _ in range(5)]
+    ...     + [keras.layers.Dense(10, activation="softmax")])
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.standard_normal((256, 100)), rng.integers(0, 10, 256)
+    >>> report = kt.diagnostics.gradient_norms(model, x, y, loss="sparse_categorical_crossentropy")
+    >>> report.verdict, f"{report.first_last_ratio:.0e}"
+    ('vanishing', '1e-07')
     """
     thresholds = check_thresholds(vanishing_threshold, exploding_threshold, ratio_threshold)
     x = _common.sample_batch("x", x)

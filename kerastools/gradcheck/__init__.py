@@ -25,10 +25,20 @@ dropout uses **one fixed mask** and batch normalisation uses batch statistics.
 
 Example:
 
->>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])
->>> report = check_gradients(model, x, y, loss="mse")
->>> report.passed, report.difference
->>> print(report)            # per-variable table
+>>> keras.utils.set_random_seed(0)
+>>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="tanh", name="dense")],
+...                          name="mlp")
+>>> x = np.random.default_rng(0).random((16, 8))
+>>> y = np.random.default_rng(1).random((16, 4))
+>>> report = kt.gradcheck.check_gradients(model, x, y, loss="mse")
+>>> report.passed, report.status, report.difference < 1e-7
+(True, 'pass', True)
+>>> print(report)  # doctest: +ELLIPSIS
+gradient check (full, epsilon=1e-07): difference=... -> pass
+variable          shape   |analytic|  |numerical|  difference  verdict
+----------------  ------  ----------  -----------  ----------  -------
+mlp/dense/kernel  (8, 4)  ...   pass
+mlp/dense/bias    (4,)    ...   pass
 """
 
 from kerastools.gradcheck._check import assert_gradients_close, check_gradients, numerical_gradient

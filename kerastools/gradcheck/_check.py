@@ -304,8 +304,19 @@ def check_gradients(
 
     Example:
 
-    >>> report = check_gradients(model, x, y, loss="sparse_categorical_crossentropy")
-    >>> print(report)
+    >>> keras.utils.set_random_seed(0)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="dense"),
+    ...                           kt.layers.Softmax()], name="classifier")
+    >>> x, y = np.random.default_rng(0).random((8, 4)), np.arange(8) % 3
+    >>> report = kt.gradcheck.check_gradients(model, x, y, loss="sparse_categorical_crossentropy")
+    >>> report.status, report.failing_variables()
+    ('pass', [])
+    >>> print(report)  # doctest: +ELLIPSIS
+    gradient check (full, epsilon=1e-07): difference=... -> pass
+    variable                 shape   |analytic|  |numerical|  difference  verdict
+    -----------------------  ------  ----------  -----------  ----------  -------
+    classifier/dense/kernel  (4, 3)  ...   pass
+    classifier/dense/bias    (3,)    ...   pass
     """
     epsilon = check_number("epsilon", epsilon, low=0.0, low_inclusive=False)
     check_choice("mode", mode, ("full", "fast"))
@@ -372,7 +383,10 @@ def assert_gradients_close(target, x, y=None, *, threshold=PASS_THRESHOLD, **kwa
     """`check_gradients`, raising `AssertionError` with the per-variable table on failure.
 
     Args:
-        target, x, y, **kwargs: as for `check_gradients`.
+        target: as for `check_gradients`.
+        x: as for `check_gradients`.
+        y: as for `check_gradients`. Defaults to `None`.
+        **kwargs: the other arguments of `check_gradients`.
         threshold: the largest accepted difference, > 0. Defaults to `1e-7`.
 
     Returns:
@@ -380,7 +394,18 @@ def assert_gradients_close(target, x, y=None, *, threshold=PASS_THRESHOLD, **kwa
 
     Example:
 
-    >>> assert_gradients_close(keras.layers.Dense(3), np.random.rand(4, 5))
+    >>> keras.utils.set_random_seed(0)
+    >>> report = kt.gradcheck.assert_gradients_close(keras.layers.Dense(3), np.random.default_rng(0).random((4, 5)))
+    >>> report.passed
+    True
+    >>> @tf.custom_gradient
+    ... def wrong_square(x):
+    ...     return x ** 2, lambda dy: dy * x  # the derivative is 2x, not x
+    >>> try:
+    ...     kt.gradcheck.assert_gradients_close(wrong_square, np.array([1.0, 2.0]))
+    ... except AssertionError as error:
+    ...     print(str(error).splitlines()[0])
+    Gradient check failed: difference 3.333e-01 > 1e-07; suspect variables: input
     """
     threshold = check_number("threshold", threshold, low=0.0, low_inclusive=False)
     report = check_gradients(target, x, y, **kwargs)

@@ -1,7 +1,7 @@
-"""kerastools.layers: the course's layers as Keras layers, gradient-checked.
+"""kerastools.layers: the course's and the book's layers as Keras layers, gradient-checked.
 
 `Dropout` (inverted, `rate` or `keep_prob`), `BatchNormalization` (hand-derived
-backward pass), `Conv2D` (TensorFlow's kernels or the course's im2col),
+backward pass), `Conv2D` (TensorFlow's kernels or the book's im2col),
 `MaxPooling2D`, `AveragePooling2D` and a numerically stable, maskable `Softmax`.
 """
 

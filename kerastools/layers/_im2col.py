@@ -1,7 +1,7 @@
-"""The course's im2col / col2im convolution, channels-last, with its own backward pass.
+"""The book's im2col / col2im convolution (section 7.4), channels-last, with its own backward pass.
 
 ``im2col`` unrolls every receptive field of the (padded) input into a row, so that
-the convolution becomes one matrix product (the course's
+the convolution becomes one matrix product (the book's
 ``col = im2col(x, FH, FW, stride, pad); out = col @ W.reshape(FN, -1).T``)::
 
     x: (N, H, W, C)  ->  col: (N, OH, OW, FH * FW * C)
@@ -15,8 +15,8 @@ Backward pass of ``y = col @ K2`` (``K2`` the reshaped kernel)::
 
 ``col2im`` is the adjoint of ``im2col``: every entry of ``dcol`` is added back to
 the input position it was copied from (overlapping windows accumulate), then the
-padding is cropped -- the course's ``img[:, :, y:y_max:stride, x:x_max:stride] += col[...]``.
-The course's code is NCHW with kernels ``(FN, C, FH, FW)``; Keras and this module
+padding is cropped -- the book's ``img[:, :, y:y_max:stride, x:x_max:stride] += col[...]``.
+The book's code is NCHW with kernels ``(FN, C, FH, FW)``; Keras and this module
 use NHWC and ``(FH, FW, C, F)``, so the row order of ``col`` is ``(i, j, c)``.
 """
 

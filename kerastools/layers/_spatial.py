@@ -6,8 +6,8 @@ positions. Sliding it with stride ``S`` over an input of size ``H`` padded with
 
     OH = floor((H + P_before + P_after - F') / S) + 1
 
-which is the course's ``OH = (H + 2P - FH) / S + 1`` when ``P_before = P_after = P``,
-``D = 1`` and ``S`` divides ``H + 2P - FH`` (the course's code takes the floor, as
+which is the book's ``OH = (H + 2P - FH) / S + 1`` when ``P_before = P_after = P``,
+``D = 1`` and ``S`` divides ``H + 2P - FH`` (the book's code takes the floor, as
 here, when it does not). ``padding="same"`` pads so that ``OH = ceil(H / S)``,
 splitting the padding as TensorFlow does: the odd pixel goes after (bottom/right).
 """

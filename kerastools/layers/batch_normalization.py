@@ -52,10 +52,11 @@ class BatchNormalization(keras.layers.Layer):
     inference is the same formula with or without renorm. ``sigma`` is floored
     at ``sqrt(epsilon)`` when dividing.
 
-    The training-mode gradient is the course's derivation, not automatic
-    differentiation: with sums over all ``N`` normalised entries (and ``G =
-    r * gamma``, ``m = 1`` without mask, ``r = 1, d = 0`` without renorm),
-    ``dbeta = sum(dy)``, ``dgamma = r * sum(dy * x_hat) + d * sum(dy)`` and
+    The training-mode gradient is derived by hand (the backward pass the book
+    points to in section 6.3), not automatic differentiation: with sums over all
+    ``N`` normalised entries (and ``G = r * gamma``, ``m = 1`` without mask,
+    ``r = 1, d = 0`` without renorm), ``dbeta = sum(dy)``,
+    ``dgamma = r * sum(dy * x_hat) + d * sum(dy)`` and
     ``dx = G * inv * dy - m * (G * inv / N) * (sum(dy) + x_hat * sum(dy * x_hat))``
     where ``inv = 1 / sqrt(sigma2_B + epsilon)``.
 
@@ -63,18 +64,21 @@ class BatchNormalization(keras.layers.Layer):
         axis: the feature axis (or a tuple of axes) kept; statistics are taken
             over all the others. ``-1`` after a channels-last `Conv2D` normalises
             per channel; ``(1, 2, 3)`` on a 4-D input normalises every
-            activation separately, as the course's NumPy layer does.
+            activation separately, as the book's NumPy layer does.
             Defaults to `-1`.
         momentum: of the moving averages, in ``[0, 1]``. Defaults to `0.99`.
         epsilon: added to the variance, > 0. Defaults to `0.001`.
         center: learn the offset ``beta``. Defaults to `True`.
         scale: learn the scale ``gamma``. Defaults to `True`.
-        beta_initializer, gamma_initializer, moving_mean_initializer,
-            moving_variance_initializer: initializers. Default to `"zeros"`,
-            `"ones"`, `"zeros"` and `"ones"`.
-        beta_regularizer, gamma_regularizer: optional regularizers.
-            Default to `None`.
-        beta_constraint, gamma_constraint: optional constraints. Default to `None`.
+        beta_initializer: initializer of ``beta``. Defaults to `"zeros"`.
+        gamma_initializer: initializer of ``gamma``. Defaults to `"ones"`.
+        moving_mean_initializer: initializer of the moving mean. Defaults to `"zeros"`.
+        moving_variance_initializer: initializer of the moving variance.
+            Defaults to `"ones"`.
+        beta_regularizer: optional regularizer of ``beta``. Defaults to `None`.
+        gamma_regularizer: optional regularizer of ``gamma``. Defaults to `None`.
+        beta_constraint: optional constraint on ``beta``. Defaults to `None`.
+        gamma_constraint: optional constraint on ``gamma``. Defaults to `None`.
         renorm: use batch renormalisation in training. Defaults to `False`.
         renorm_clipping: a dict with optional keys ``"rmax"``, ``"rmin"``
             (``0 <= rmin <= rmax``) and ``"dmax"`` (``>= 0``); a missing key
@@ -117,7 +121,7 @@ class BatchNormalization(keras.layers.Layer):
         ``synchronized=False`` the moving mean is the mean of the replicas'
         means and the moving variance the mean of their variances); Keras
         ignores `synchronized` when a mask is given, this layer does not. The
-        course's NumPy layer uses ``momentum=0.9`` and ``epsilon=1e-6``;
+        book's NumPy layer uses ``momentum=0.9`` and ``epsilon=1e-6``;
         Keras's defaults are kept here. A layer with ``trainable=False`` runs
         in inference mode, as in Keras.
 

@@ -1,4 +1,4 @@
-"""2-D convolution with padding P and stride S: TensorFlow's kernels or the course's im2col."""
+"""2-D convolution with padding P and stride S: TensorFlow's kernels or the book's im2col."""
 
 import keras
 import tensorflow as tf
@@ -22,7 +22,7 @@ class Conv2D(keras.layers.Layer):
 
         OH = floor((H + 2 * P - FH) / S) + 1,   OW = floor((W + 2 * P - FW) / S) + 1
 
-    (the course's formula; with dilation ``D`` replace ``FH`` by ``D * (FH - 1) + 1``).
+    (the book's formula, section 7.2.4; with dilation ``D`` replace ``FH`` by ``D * (FH - 1) + 1``).
 
     Args:
         filters: the number of kernels ``F`` (output channels), >= 1.
@@ -33,7 +33,7 @@ class Conv2D(keras.layers.Layer):
             zero padding: an integer ``P``, a pair ``(P_h, P_w)`` or
             ``((top, bottom), (left, right))``. Defaults to `"valid"`.
         data_format: ``"channels_last"`` (NHWC) or ``"channels_first"`` (NCHW, the
-            course's layout; transposed to NHWC internally, since TensorFlow's CPU
+            book's layout; transposed to NHWC internally, since TensorFlow's CPU
             kernels are NHWC-only). Defaults to `None`: Keras's `image_data_format()`.
         dilation_rate: an integer or a pair, >= 1. Defaults to `1`.
         activation: an activation name or function. Defaults to `None`.
@@ -42,25 +42,29 @@ class Conv2D(keras.layers.Layer):
             Keras's default; the course's choice for ReLU networks is
             `kerastools.initializers.HeNormal()`.
         bias_initializer: Defaults to `"zeros"`.
-        kernel_regularizer, bias_regularizer, activity_regularizer: optional
-            regularizers. Default to `None`.
-        kernel_constraint, bias_constraint: optional constraints. Default to `None`.
+        kernel_regularizer: optional regularizer of the kernel. Defaults to `None`.
+        bias_regularizer: optional regularizer of the bias. Defaults to `None`.
+        activity_regularizer: optional regularizer of the output. Defaults to `None`.
+        kernel_constraint: optional constraint on the kernel. Defaults to `None`.
+        bias_constraint: optional constraint on the bias. Defaults to `None`.
         implementation: ``"native"`` (TensorFlow's convolution kernels) or
-            ``"im2col"`` (the course's im2col + matrix product, with the
+            ``"im2col"`` (the book's im2col + matrix product, with the
             hand-written col2im backward pass; needs a static input height and
             width). Defaults to `"native"`.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Example:
 
-    >>> conv = Conv2D(8, 3, padding=1, activation="relu",
-    ...               kernel_initializer=kerastools.initializers.HeNormal(seed=0))
-    >>> conv(np.zeros((2, 8, 8, 1))).shape                  # (2, 8, 8, 8)
-    >>> Conv2D(4, (3, 3), strides=2, implementation="im2col")(np.zeros((1, 7, 7, 3))).shape
-    ... # (1, 3, 3, 4): OH = (7 - 3) // 2 + 1
+    >>> conv = kt.layers.Conv2D(8, 3, padding=1, activation="relu",
+    ...                         kernel_initializer=kt.initializers.HeNormal(seed=0))
+    >>> tuple(conv(np.zeros((2, 8, 8, 1))).shape)  # OH = (8 + 2*1 - 3) / 1 + 1
+    (2, 8, 8, 8)
+    >>> im2col = kt.layers.Conv2D(4, (3, 3), strides=2, implementation="im2col")
+    >>> tuple(im2col(np.zeros((1, 7, 7, 3))).shape)  # OH = floor((7 - 3) / 2) + 1
+    (1, 3, 3, 4)
 
     Note:
-        Kernels are ``(FH, FW, C, F)`` as in Keras (the course writes
+        Kernels are ``(FH, FW, C, F)`` as in Keras (the book writes
         ``(FN, C, FH, FW)``), so weights move between this layer and
         ``keras.layers.Conv2D`` unchanged. Grouped convolutions and LoRA are
         not offered. Keras forbids ``strides > 1`` together with

@@ -86,11 +86,11 @@ class Dropout(keras.layers.Layer):
         whose state is a layer variable: the layer is stateless-callable and
         XLA-compilable. Under a `tf.distribute` strategy each replica folds its
         replica id into the seed, so replicas draw **different** masks (the
-        Keras built-in draws the same mask on every replica). The course's
-        first notes also show non-inverted dropout (multiply by
-        ``1 - dropout_ratio`` at test time); inverted dropout is what is
-        implemented, as in Keras. The layer has no weights and is built at
-        construction (``layer.built`` is `True` after ``__init__``), as
+        Keras built-in draws the same mask on every replica). The book's
+        ``Dropout`` (section 6.4.3) is non-inverted (multiply by
+        ``1 - dropout_ratio`` at test time); the course's inverted dropout is
+        what is implemented, as in Keras. The layer has no weights and is built
+        at construction (``layer.built`` is `True` after ``__init__``), as
         Keras's is.
 
     References:

@@ -68,7 +68,7 @@ class MaxPooling2D(_Pooling2D):
     Args:
         pool_size: ``(FH, FW)``: an integer or a pair, >= 1. Defaults to `(2, 2)`.
         strides: an integer or a pair, >= 1. Defaults to `None`: `pool_size`
-            (non-overlapping windows, the course's "stride 2 for 2x2 pooling").
+            (non-overlapping windows, the book's "stride 2 for 2x2 pooling").
         padding: ``"valid"``, ``"same"`` or explicit padding (an integer, a pair
             or ``((top, bottom), (left, right))``, each at most half the window).
             Padded positions never win the maximum (padding with ``-inf``, as
@@ -79,13 +79,13 @@ class MaxPooling2D(_Pooling2D):
 
     Example:
 
-    >>> y = kt.layers.MaxPooling2D(2)(np.arange(16.0).reshape(1, 4, 4, 1))
-    >>> print(y.numpy()[0, :, :, 0])
-    [[ 5.  7.]
-     [13. 15.]]
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> keras.ops.convert_to_numpy(kt.layers.MaxPooling2D(2)(x))[0, :, :, 0]
+    array([[ 5.,  7.],
+           [13., 15.]], dtype=float32)
 
     Note:
-        The course's im2col pooling pads with zeros, so a window of negative
+        The book's im2col pooling pads with zeros, so a window of negative
         inputs touching the padding returns 0; here (and in Keras) padding is
         never selected.
     """
@@ -116,10 +116,10 @@ class AveragePooling2D(_Pooling2D):
 
     Example:
 
-    >>> y = kt.layers.AveragePooling2D(2)(np.arange(16.0).reshape(1, 4, 4, 1))
-    >>> print(y.numpy()[0, :, :, 0])
-    [[ 2.5  4.5]
-     [10.5 12.5]]
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> keras.ops.convert_to_numpy(kt.layers.AveragePooling2D(2)(x))[0, :, :, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]], dtype=float32)
 
     Note:
         Keras's and TensorFlow's ``"same"`` average pooling also excludes the

@@ -35,12 +35,13 @@ class Softmax(keras.layers.Layer):
     Example:
 
     >>> softmax = kt.layers.Softmax()
-    >>> print(softmax(np.array([[1.0, 2.0, 1.0]])).numpy().round(4))
-    [[0.2119 0.5761 0.2119]]
-    >>> print(softmax(np.array([[1e4, -1e4, 0.0]])).numpy())   # no NaN
-    [[1. 0. 0.]]
-    >>> print(softmax(np.array([[1.0, 2.0, 3.0]]), mask=np.array([[1, 1, 0]])).numpy().round(4))
-    [[0.2689 0.7311 0.    ]]
+    >>> np.round(keras.ops.convert_to_numpy(softmax(np.array([[1.0, 2.0, 1.0]]))), 4)
+    array([[0.2119, 0.5761, 0.2119]], dtype=float32)
+    >>> keras.ops.convert_to_numpy(softmax(np.array([[1e4, -1e4, 0.0]])))  # no NaN
+    array([[1., 0., 0.]], dtype=float32)
+    >>> masked = softmax(np.array([[1.0, 2.0, 3.0]]), mask=np.array([[True, True, False]]))
+    >>> np.round(keras.ops.convert_to_numpy(masked), 4)
+    array([[0.2689, 0.7311, 0.    ]], dtype=float32)
 
     Note:
         Keras's ``keras.layers.Softmax`` replaces masked logits by ``-1e9``, so

@@ -211,7 +211,12 @@ class AdamW(Adam):
             `keras.optimizers.schedules.LearningRateSchedule` or a callable
             returning the rate. Defaults to `0.001`.
         weight_decay: the decay ``weight_decay``, >= 0. Defaults to `0.004`.
-        beta_1, beta_2, epsilon, amsgrad, epsilon_placement, fused: as in `Adam`.
+        beta_1: as in `Adam`. Defaults to `0.9`.
+        beta_2: as in `Adam`. Defaults to `0.999`.
+        epsilon: as in `Adam`. Defaults to `1e-7`.
+        amsgrad: as in `Adam`. Defaults to `False`.
+        epsilon_placement: as in `Adam`. Defaults to `"hat"`.
+        fused: as in `Adam`. Defaults to `None`.
         **kwargs: Keras's other base optimizer arguments.
 
     Example:

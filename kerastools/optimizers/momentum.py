@@ -53,7 +53,8 @@ class Momentum(FusedOptimizer):
         (``b = beta * b + g``, ``w -= learning_rate * (1 - beta) * b``).
 
     References:
-        Course notes, "momentum gradient descent" (exponentially weighted averages);
+        The course, week 2, "Gradient descent with momentum" (exponentially
+        weighted averages, docs/conventions.md);
         Qian, 1999, https://doi.org/10.1016/S0893-6080(98)00116-6
     """
 

@@ -70,10 +70,17 @@ def save_model(model, filepath, *, overwrite=True):
 
     Example:
 
-    >>> model.fit(x, y, epochs=5)
-    >>> kerastools.saving.save_model(model, "run.h5")
-    >>> model = kerastools.saving.load_model("run.h5")   # in a new process
-    >>> model.fit(x, y, epochs=5)                        # same as 10 epochs at once
+    >>> keras.utils.set_random_seed(0)
+    >>> x = np.random.default_rng(0).random((64, 3)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer=kt.Adam(1e-2), loss="mse")
+    >>> _ = model.fit(x, y, epochs=2, shuffle=False, verbose=0)
+    >>> kt.saving.save_model(model, "run.h5")
+    >>> restored = kt.saving.load_model("run.h5")  # e.g. in a new process
+    >>> int(restored.optimizer.iterations)  # Adam's step count and slots came back
+    4
+    >>> _ = restored.fit(x, y, epochs=2, shuffle=False, verbose=0)  # as 4 epochs in one fit
     """
     _check_model(model)
     _suffix(filepath)
@@ -211,8 +218,20 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
     Example:
 
-    >>> model = kerastools.saving.load_model("run.h5")
-    >>> model.fit(x, y, epochs=5)     # continues from the saved step
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="mse")
+    >>> _ = model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=1, verbose=0)
+    >>> kt.saving.save_model(model, "run.h5")
+    >>> model = kt.saving.load_model("run.h5")
+    >>> int(model.optimizer.iterations), type(model.optimizer).__name__  # continues from the saved step
+    (1, 'SGD')
+    >>> open("broken.h5", "w").write("not an HDF5 file")
+    16
+    >>> try:
+    ...     kt.saving.load_model("broken.h5")
+    ... except Exception as error:  # a damaged file is refused with a message naming it
+    ...     print("broken.h5" in str(error))
+    True
     """
     kind = _suffix(filepath)
     check_bool("compile", compile)
@@ -248,10 +267,18 @@ def latest_checkpoint(location):
 
     Example:
 
-    >>> record = kerastools.saving.latest_checkpoint("ckpt/epoch{epoch:03d}.h5")
-    >>> if record is not None:
-    ...     model = kerastools.saving.load_model(record.path)
-    ...     model.fit(x, y, epochs=20, initial_epoch=record.epoch, callbacks=[checkpoint])
+    >>> print(kt.saving.latest_checkpoint("ckpt/epoch{epoch:03d}.h5"))  # nothing yet
+    None
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> checkpoint = kt.callbacks.HDF5Checkpoint("ckpt/epoch{epoch:03d}.h5", monitor="loss")
+    >>> _ = model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=3, verbose=0, callbacks=[checkpoint])
+    >>> record = kt.saving.latest_checkpoint("ckpt/epoch{epoch:03d}.h5")
+    >>> os.path.basename(record.path), record.epoch, record.monitor
+    ('epoch003.h5', 3, 'loss')
+    >>> model = kt.saving.load_model(record.path)
+    >>> _ = model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=5, initial_epoch=record.epoch,
+    ...               verbose=0, callbacks=[checkpoint])
     """
     records = find_records(location)
     return max(records, key=lambda r: r.epoch) if records else None

@@ -70,14 +70,26 @@ class HDF5Checkpoint(keras.callbacks.Callback):
 
     Example:
 
-    >>> checkpoint = HDF5Checkpoint("ckpt/epoch{epoch:03d}.h5", keep_last=2, keep_best=True)
-    >>> record = checkpoint.latest()        # None on the first run
-    >>> if record is None:
-    ...     model, initial_epoch = build_model(), 0
-    ... else:
-    ...     model, initial_epoch = kerastools.saving.load_model(record.path), record.epoch
-    >>> model.fit(x, y, validation_data=(xv, yv), epochs=20,
-    ...           initial_epoch=initial_epoch, callbacks=[checkpoint])
+    >>> x = np.random.default_rng(0).random((32, 3)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> def build_model():
+    ...     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    ...     model.compile(optimizer="adam", loss="mse")
+    ...     return model
+    >>> def train(epochs):  # run it again after an interruption: it resumes
+    ...     checkpoint = kt.callbacks.HDF5Checkpoint("ckpt/epoch{epoch:03d}.h5", keep_last=2, keep_best=True)
+    ...     record = checkpoint.latest()  # None on the first run
+    ...     if record is None:
+    ...         model, initial_epoch = build_model(), 0
+    ...     else:
+    ...         model, initial_epoch = kt.saving.load_model(record.path), record.epoch
+    ...     model.fit(x, y, validation_data=(x, y), epochs=epochs, initial_epoch=initial_epoch,
+    ...               shuffle=False, verbose=0, callbacks=[checkpoint])
+    ...     return sorted(os.listdir("ckpt"))
+    >>> train(epochs=3)  # the last two, and the best when it is older
+    ['epoch002.h5', 'epoch003.h5']
+    >>> train(epochs=5)  # starts at epoch 3
+    ['epoch004.h5', 'epoch005.h5']
 
     Note:
         Resuming reproduces an uninterrupted run exactly when the data order of

@@ -84,11 +84,16 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
 
     Example:
 
-    >>> schedule = kerastools.schedules.ScaledSchedule(
-    ...     kerastools.schedules.CosineDecay(0.1, decay_steps=10000))
-    >>> model.compile(optimizer=keras.optimizers.SGD(schedule), loss=keras.losses.MeanSquaredError())
-    >>> history = model.fit(x, y, validation_split=0.25, epochs=3, verbose=0,
-    ...                     callbacks=[ReduceLROnPlateau(factor=0.5, patience=1)])
+    >>> x = np.ones((16, 3), dtype="float32")
+    >>> y = np.zeros((16, 1), dtype="float32")
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> schedule = kt.schedules.ScaledSchedule(kt.schedules.CosineDecay(0.1, decay_steps=10000))
+    >>> model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
+    >>> plateau = kt.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1,
+    ...                                          min_delta=10.0)  # nothing counts as progress
+    >>> _ = model.fit(x, y, epochs=3, verbose=0, callbacks=[plateau])
+    >>> schedule.scale  # halved after epochs 2 and 3
+    0.25
     """
 
     def __init__(
@@ -228,10 +233,16 @@ class LearningRateLogger(keras.callbacks.Callback):
 
     Example:
 
-    >>> history = model.fit(x, y, epochs=2, verbose=0,
-    ...                     callbacks=[LearningRateLogger(log_dir=str(tmp_path / "logs"))])
-    >>> len(history.history["learning_rate"])
-    2
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> schedule = kt.schedules.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)
+    >>> model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
+    >>> history = model.fit(np.ones((8, 3)), np.ones((8, 1)), batch_size=4, epochs=2, verbose=0,
+    ...                     callbacks=[kt.callbacks.LearningRateLogger(log_dir="logs")])
+    >>> np.round(history.history["learning_rate"], 6)  # 0.1 * 0.5 ** (step / 2) after steps 2, 4
+    array([0.05 , 0.025])
+    >>> import os
+    >>> len(os.listdir("logs")) > 0
+    True
     """
 
     def __init__(self, log_dir=None):

@@ -48,9 +48,14 @@ def plot(schedule, steps, *, ax=None, label=None, log_scale=False):
 
     Example:
 
-    >>> fig = plot(ExponentialDecay(0.1, 100, 0.5, staircase=True), 500)
-    >>> fig = plot(NaturalExpDecay(0.1, 100, 0.5), 500, ax=fig.axes[0])
-    >>> fig.savefig(tmp_path / "decay.png")
+    >>> from kerastools import schedules
+    >>> fig = schedules.plot(schedules.ExponentialDecay(0.1, 100, 0.5, staircase=True), 500,
+    ...                      label="exponential")
+    >>> fig = schedules.plot(schedules.NaturalExpDecay(0.1, 100, 0.5), 500, ax=fig.axes[0],
+    ...                      label="natural exp")
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['exponential', 'natural exp']
+    >>> fig.savefig("decay.png")
     """
     try:
         from matplotlib.figure import Figure

@@ -42,7 +42,7 @@ class ScaledSchedule(Schedule):
 
     Example:
 
-    >>> schedule = ScaledSchedule(CosineDecay(0.1, decay_steps=1000))
+    >>> schedule = kt.schedules.ScaledSchedule(kt.schedules.CosineDecay(0.1, decay_steps=1000))
     >>> optimizer = keras.optimizers.SGD(learning_rate=schedule)
     >>> schedule.scale = 0.5          # what ReduceLROnPlateau does on a plateau
     >>> round(float(schedule(500)), 6)

@@ -32,9 +32,10 @@ class Sequential(Schedule):
 
     Example:
 
-    >>> warm = PolynomialDecay(0.0, decay_steps=100, end_learning_rate=0.1)  # 0 -> 0.1
-    >>> decay = CosineDecay(0.1, decay_steps=900)
-    >>> schedule = Sequential([warm, decay], boundaries=[100])
+    >>> from kerastools import schedules
+    >>> warm = schedules.PolynomialDecay(0.0, decay_steps=100, end_learning_rate=0.1)  # 0 -> 0.1
+    >>> decay = schedules.CosineDecay(0.1, decay_steps=900)
+    >>> schedule = schedules.Sequential([warm, decay], boundaries=[100])
     >>> [round(float(schedule(step)), 6) for step in (0, 50, 100, 550, 1000)]
     [0.0, 0.05, 0.1, 0.05, 0.0]
 

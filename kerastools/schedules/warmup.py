@@ -45,8 +45,8 @@ class Warmup(Schedule):
 
     Example:
 
-    >>> decay = ExponentialDecay(0.1, decay_steps=1000, decay_rate=0.5)
-    >>> schedule = Warmup(decay, warmup_steps=100)
+    >>> decay = kt.schedules.ExponentialDecay(0.1, decay_steps=1000, decay_rate=0.5)
+    >>> schedule = kt.schedules.Warmup(decay, warmup_steps=100)
     >>> [round(float(schedule(step)), 6) for step in (0, 50, 100, 1100)]
     [0.0, 0.05, 0.1, 0.05]
 

@@ -32,19 +32,33 @@ class CoarseToFine(IdlePolling, keras_tuner.Tuner):
             on. Defaults to `0.25`.
         prune_choices: keep only the choices seen in the best trials. Defaults
             to `True`.
-        seed, hyperparameters, tune_new_entries, allow_new_entries,
-            max_retries_per_trial, max_consecutive_failed_trials: as in
-            `keras_tuner.RandomSearch`. Defaults to `None`, `None`, `True`,
-            `True`, `0` and `3`.
+        seed: as in `keras_tuner.RandomSearch` (here ``0`` is a seed too).
+            Defaults to `None`.
+        hyperparameters: as in `keras_tuner.RandomSearch`. Defaults to `None`.
+        tune_new_entries: as in `keras_tuner.RandomSearch`. Defaults to `True`.
+        allow_new_entries: as in `keras_tuner.RandomSearch`. Defaults to `True`.
+        max_retries_per_trial: as in `keras_tuner.RandomSearch`. Defaults to `0`.
+        max_consecutive_failed_trials: as in `keras_tuner.RandomSearch`.
+            Defaults to `3`.
         **kwargs: `keras_tuner.Tuner` arguments (`directory`, `project_name`,
             `overwrite`, `executions_per_trial`, ...).
 
     Example:
 
-    >>> tuner = kerastools.tuning.CoarseToFine(build, objective="val_accuracy", max_trials=12, rounds=3,
-    ...                                        directory="runs", project_name="digits")
-    >>> tuner.search(x, y, validation_data=(x_dev, y_dev), epochs=5)
-    >>> tuner.oracle.ranges(2)   # the last round's box, in the parameters' units
+    >>> def build(hp):
+    ...     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    ...     model.compile(kt.SGD(kt.tuning.learning_rate(hp, min_value=1e-3, max_value=0.3)), loss="mse")
+    ...     return model
+    >>> x = np.random.default_rng(0).random((32, 2)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> tuner = kt.tuning.CoarseToFine(build, objective="val_loss", max_trials=4, rounds=2, seed=1,
+    ...                                directory="runs", project_name="demo")
+    >>> tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
+    >>> tuner.oracle.round_sizes()  # half of the trials for the coarse round
+    [2, 2]
+    >>> lo, hi = tuner.oracle.ranges(1)["learning_rate"]  # round 1's box, in the parameter's units
+    >>> bool(1e-3 <= lo < hi <= 0.3), bool(hi / lo <= (0.3 / 1e-3) ** 0.5 * 1.0001)  # half as wide, in log scale
+    (True, True)
     """
 
     def __init__(

@@ -83,10 +83,20 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     share the rest evenly (12 trials in 3 rounds: 6, 3, 3).
 
     Args:
-        objective, max_trials, seed, hyperparameters, allow_new_entries,
-            tune_new_entries, max_retries_per_trial,
-            max_consecutive_failed_trials: as in `keras_tuner.oracles.RandomSearchOracle`.
-            `max_trials` (an integer >= `rounds`) defaults to `10`.
+        objective: as in `keras_tuner.oracles.RandomSearchOracle`. Defaults to `None`.
+        max_trials: the total number of trials, an integer >= `rounds`.
+            Defaults to `10`.
+        seed: as in `keras_tuner.oracles.RandomSearchOracle`. Defaults to `None`.
+        hyperparameters: as in `keras_tuner.oracles.RandomSearchOracle`.
+            Defaults to `None`.
+        allow_new_entries: as in `keras_tuner.oracles.RandomSearchOracle`.
+            Defaults to `True`.
+        tune_new_entries: as in `keras_tuner.oracles.RandomSearchOracle`.
+            Defaults to `True`.
+        max_retries_per_trial: as in `keras_tuner.oracles.RandomSearchOracle`.
+            Defaults to `0`.
+        max_consecutive_failed_trials: as in
+            `keras_tuner.oracles.RandomSearchOracle`. Defaults to `3`.
         rounds: the number of rounds (>= 1, <= `max_trials`), or the number of
             trials of each round, adding up to `max_trials`. Defaults to `3`.
         zoom: the factor by which each round narrows every interval, in (0, 1].

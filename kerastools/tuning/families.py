@@ -202,11 +202,18 @@ def optimizer(hp, choices=("adam",), *, name="optimizer", learning_rate=None, tu
 
     Example:
 
+    >>> import keras_tuner
     >>> def build(hp):
-    ...     model = keras.Sequential([...])
-    ...     opt = kerastools.tuning.optimizer(hp, ("adam", "momentum"), tune=("learning_rate", "beta", "beta_1"))
+    ...     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    ...     opt = kt.tuning.optimizer(hp, ("adam", "momentum"), tune=("learning_rate", "beta", "beta_1"))
     ...     model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
     ...     return model
+    >>> hp = keras_tuner.HyperParameters()
+    >>> model = build(hp)  # before any search: each hyperparameter's default
+    >>> type(model.optimizer).__name__, sorted(hp.values)
+    ('Adam', ['adam/1-beta_1', 'learning_rate', 'optimizer'])
+    >>> round(kt.tuning.hyperparameter_values(hp)["adam/beta_1"], 6)  # stored as 1 - beta_1
+    0.9
     """
     P.check_hyperparameters(hp)
     P.check_name(name)
@@ -285,8 +292,14 @@ def schedule(hp, decay_steps, choices=("constant", "inverse_time", "exponential"
 
     Example:
 
-    >>> rate = kerastools.tuning.schedule(hp, decay_steps=steps_per_epoch, choices=("constant", "inverse_time"))
-    >>> opt = kerastools.tuning.optimizer(hp, ("adam",), learning_rate=rate)
+    >>> import keras_tuner
+    >>> hp = keras_tuner.HyperParameters()
+    >>> rate = kt.tuning.schedule(hp, decay_steps=10, choices=("inverse_time", "constant"))
+    >>> opt = kt.tuning.optimizer(hp, ("adam",), learning_rate=rate)
+    >>> type(rate).__name__, opt.learning_rate is not None
+    ('InverseTimeDecay', True)
+    >>> sorted(hp.values)
+    ['inverse_time/decay_rate', 'learning_rate', 'optimizer', 'schedule']
     """
     P.check_hyperparameters(hp)
     P.check_name(name)

@@ -54,8 +54,11 @@ def caviar_environment(tuner_id, port, host="127.0.0.1"):
 
     Example:
 
-    >>> env = dict(os.environ, **kerastools.tuning.caviar_environment("tuner0", 8000))
-    >>> subprocess.Popen([sys.executable, "search.py"], env=env)
+    >>> kt.tuning.caviar_environment("tuner0", 8000)
+    {'KERASTUNER_TUNER_ID': 'tuner0', 'KERASTUNER_ORACLE_IP': '127.0.0.1', 'KERASTUNER_ORACLE_PORT': '8000'}
+
+    A worker is then started as
+    ``subprocess.Popen([sys.executable, "search.py"], env=dict(os.environ, **env))``.
     """
     if not isinstance(tuner_id, str) or not tuner_id:
         raise TypeError(f"Argument `tuner_id` must be a non-empty string. Received: tuner_id={tuner_id!r}")
@@ -283,11 +286,21 @@ def fault_tolerant(tuner, *, trial_timeout=60.0, heartbeat_interval=None):
 
     Example:
 
-    >>> # the same script runs as chief and as workers (see caviar_environment)
-    >>> tuner = keras_tuner.RandomSearch(build, objective="val_accuracy", max_trials=20,
+    >>> def build(hp):
+    ...     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    ...     model.compile(kt.SGD(kt.tuning.learning_rate(hp, max_value=0.1)), loss="mse")
+    ...     return model
+    >>> x = np.random.default_rng(0).random((16, 2)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> tuner = keras_tuner.RandomSearch(build, objective="val_loss", max_trials=2, seed=1,
     ...                                  directory="runs", project_name="caviar")
-    >>> kerastools.tuning.fault_tolerant(tuner, trial_timeout=30)
-    >>> tuner.search(x, y, validation_data=(x_dev, y_dev), epochs=5)
+    >>> tuner = kt.tuning.fault_tolerant(tuner, trial_timeout=30)
+    >>> tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
+    >>> len(tuner.oracle.trials)
+    2
+
+    The same script runs as the chief and as every worker, each with its
+    `caviar_environment`; without those variables, as here, it runs alone.
 
     Note:
         The oracle's state (``oracle.json``) records ``expired_trials`` (trial,

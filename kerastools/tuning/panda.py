@@ -118,7 +118,7 @@ class Panda:
     Files in `directory`:
 
     * ``checkpoints/session<NNN>-epoch<EEEE>.h5``: `kerastools.saving` files
-      (weights, optimizer state, seeds); each session keeps its last one;
+      (weights, optimizer state, random-generator states); each session keeps its last one;
     * ``history.json``: every session (start, changes, optimizer
       hyperparameters, fit arguments, note, end, checkpoint) and every epoch
       (session, epoch, learning rate used, logs), plus the ``head``, the
@@ -131,11 +131,18 @@ class Panda:
 
     Example:
 
-    >>> panda = kerastools.tuning.Panda("runs/digits", build_model)
-    >>> panda.train(x, y, epochs=5, validation_data=(x_dev, y_dev))                       # day 1
-    >>> panda = kerastools.tuning.Panda("runs/digits")                                    # day 2
-    >>> panda.train(x, y, epochs=5, learning_rate=3e-3, validation_data=(x_dev, y_dev))
-    >>> [(e["session"], e["learning_rate"]) for e in panda.history]
+    >>> def build_model():
+    ...     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    ...     model.compile(kt.SGD(0.01), loss="mse")
+    ...     return model
+    >>> x = np.random.default_rng(0).random((16, 2)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> panda = kt.tuning.Panda("runs/panda", build_model)
+    >>> _ = panda.train(x, y, epochs=2, verbose=0)  # day 1
+    >>> panda = kt.tuning.Panda("runs/panda")  # day 2, e.g. in a new process
+    >>> _ = panda.train(x, y, epochs=1, learning_rate=3e-3, verbose=0)
+    >>> [(e["session"], e["epoch"], round(e["learning_rate"], 6)) for e in panda.history]
+    [(1, 1, 0.01), (1, 2, 0.01), (2, 3, 0.003)]
     """
 
     def __init__(self, directory, build_fn=None):
@@ -214,7 +221,8 @@ class Panda:
         """Run one session: continue from the head checkpoint, apply changes, train `epochs` more.
 
         Args:
-            x, y: training data, as for `model.fit`.
+            x: training inputs, as for `model.fit`. Defaults to `None`.
+            y: training targets, as for `model.fit`. Defaults to `None`.
             epochs: epochs in this session, >= 1. Defaults to `1`.
             learning_rate: a new learning rate (float or schedule) from this
                 session on. Defaults to `None` (unchanged).

@@ -166,10 +166,17 @@ def learning_rate(hp, name="learning_rate", min_value=1e-4, max_value=1.0, defau
 
     Example:
 
+    >>> import keras_tuner
     >>> def build(hp):
-    ...     model = ...
-    ...     model.compile(kerastools.Adam(kerastools.tuning.learning_rate(hp)), loss=...)
+    ...     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    ...     model.compile(kt.Adam(kt.tuning.learning_rate(hp)), loss="mse")
     ...     return model
+    >>> hp = keras_tuner.HyperParameters()
+    >>> model = build(hp)
+    >>> hp.get("learning_rate")  # the default: the middle of [1e-4, 1] on the log scale
+    0.01
+    >>> hp.space[0].sampling
+    'log'
     """
     return _registered(hp, name, "log", min_value, max_value, default)
 
@@ -226,7 +233,11 @@ def beta(hp, name="beta", min_value=0.9, max_value=0.999, default=None):
 
     Example:
 
-    >>> momentum = kerastools.Momentum(learning_rate=0.01, beta=kerastools.tuning.beta(hp))
+    >>> import keras_tuner
+    >>> hp = keras_tuner.HyperParameters()
+    >>> momentum = kt.Momentum(learning_rate=0.01, beta=kt.tuning.beta(hp))
+    >>> round(momentum.beta, 6), hp.space[0].name, hp.space[0].sampling  # 1 - beta, log-uniform
+    (0.99, '1-beta', 'log')
 
     Note:
         KerasTuner's ``sampling="reverse_log"`` is a different scale: it makes
@@ -250,9 +261,13 @@ def hyperparameter_values(hp):
 
     Example:
 
-    >>> best = tuner.get_best_hyperparameters()[0]
-    >>> kerastools.tuning.hyperparameter_values(best)
-    {'optimizer': 'momentum', 'learning_rate': 0.031, 'momentum/beta': 0.987}
+    >>> import keras_tuner
+    >>> hp = keras_tuner.HyperParameters()
+    >>> beta = kt.tuning.beta(hp, "momentum", default=0.99)
+    >>> hp.values
+    {'1-momentum': 0.01}
+    >>> kt.tuning.hyperparameter_values(hp)
+    {'momentum': 0.99}
     """
     if isinstance(hp, keras_tuner.HyperParameters):
         values = hp.values

@@ -11,7 +11,7 @@ from kerastools.diagnostics import ActivationMonitor, ActivationReport, activati
 from tests import reference as ref
 from tests.conformance import assert_config_round_trip
 
-X = np.random.default_rng(0).standard_normal((1000, 100))  # seed 004: randn(1000, 100)
+X = np.random.default_rng(0).standard_normal((1000, 100))  # the book's section 6.2.2: randn(1000, 100)
 BOUNDS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": None}
 
 

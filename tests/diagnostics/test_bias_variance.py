@@ -10,7 +10,7 @@ from kerastools.diagnostics import BiasVarianceDiagnosis, BiasVarianceMonitor, d
 from tests import reference as ref
 from tests.conformance import assert_config_round_trip
 
-# The course's table (seed 000): train and dev error of four cat classifiers.
+# The course's table (week 1, "Bias / Variance"): train and dev error of four cat classifiers.
 COURSE_CASES = [
     (0.15, 0.16, "high bias"),
     (0.005, 0.01, "good"),

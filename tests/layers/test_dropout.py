@@ -1,4 +1,4 @@
-"""Dropout: inverted dropout, rate/keep_prob, noise_shape, seeds, same mask backward."""
+"""Dropout: inverted dropout, rate/keep_prob, noise_shape, seed values, same mask backward."""
 
 import numpy as np
 import pytest

@@ -32,7 +32,7 @@ def data():
 
 def _mlp(optimizer, *, loss="mse", metrics=("mae",), classes=None, dropout=0.25, batch_norm=True):
     """Dense (kerastools He init, course L2) -> [BatchNorm] -> [Dropout] -> Dense."""
-    keras.utils.set_random_seed(7)  # seeds Dropout's generator and Keras's defaults
+    keras.utils.set_random_seed(7)  # sets the seed of Dropout's generator and of Keras's defaults
     layers = [
         keras.Input((NUM_FEATURES,)),
         keras.layers.Dense(

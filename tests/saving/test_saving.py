@@ -58,8 +58,8 @@ def test_loss_scale_state_is_restored(tmp_path):
 
 
 def test_the_keras_h5_failures_this_module_fixes(tmp_path):
-    # Pins the README's claims about Keras 3.15: if Keras fixes them, this fails
-    # and the README must be updated.
+    # Pins the saving guide's claims about Keras 3.15 (docs/guides/saving.md): if
+    # Keras fixes them, this fails and the guide must be updated.
     mse = trained("sgd_nesterov_momentum")  # loss="mse", metrics=["mae"]
     mse.save(tmp_path / "mse.h5")
     with pytest.raises(ValueError, match="Could not deserialize 'keras.metrics.mse'"):

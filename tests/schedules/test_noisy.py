@@ -66,7 +66,7 @@ def test_same_seed_same_step_same_rate_everywhere():
     assert float(schedule(tf.constant(5.0))) == eager[1]  # a float step draws the same
 
 
-def test_different_seeds_and_steps_differ():
+def test_different_seed_values_and_steps_differ():
     a = S.NoisyLinearCosineDecay(R0, D, seed=1)(tf.range(10)).numpy()
     b = S.NoisyLinearCosineDecay(R0, D, seed=2)(tf.range(10)).numpy()
     assert np.all(a != b)

@@ -1,5 +1,5 @@
-"""Parity with TensorFlow 1 (`tf.compat.v1.train.*_decay`, the ground truth of SPEC
-section 2) and with Keras's namesakes, over steps 0 ... 10 * decay_steps."""
+"""Parity with TensorFlow 1 (`tf.compat.v1.train.*_decay`, the ground truth named in
+docs/conventions.md) and with Keras's namesakes, over steps 0 ... 10 * decay_steps."""
 
 import keras
 import numpy as np

@@ -155,8 +155,8 @@ def test_resuming_with_other_rounds_is_refused(tmp_path):
 
 def test_finds_good_values_and_beats_random_search(tmp_path):
     best = {"coarse_to_fine": [], "random": []}
-    # KerasTuner draws with Random(seed + k) for the k-th value, so nearby seeds share
-    # most of their draws (and its RandomSearch takes seed=0 as no seed): spaced seeds.
+    # KerasTuner draws with Random(seed + k) for the k-th value, so nearby seed values share
+    # most of their draws (and its RandomSearch takes seed=0 as no seed): spaced seed values.
     for seed in (1, 1001, 2001, 3001):
         ctf = search(Synthetic, tmp_path, f"c{seed}", seed=seed, max_trials=36, rounds=3)
         rnd = search(SyntheticRandom, tmp_path, f"r{seed}", seed=seed, max_trials=36, objective=None)
