@@ -54,8 +54,10 @@ class CheckpointRecord:
             kerastools stored one.
         sequence: 1 for the first file a series wrote, 2 for the next, ...;
             orders "most recent" for `keep_last`. `None` for older files.
-        iterations: the optimizer's iteration count when the file was written
-            (how a resumed run recognises the checkpoint it starts from).
+        iterations: the optimizer's iteration count when the file was written.
+        weights_crc32: a CRC-32 of the model's weights when it was written;
+            with `iterations` and `epoch`, how a resumed run recognises the
+            checkpoint it starts from.
         fields: the ``(name, value)`` pairs, other than ``epoch``, that were
             formatted into the file name.
         pattern: the file-name template of the series (e.g. ``"e{epoch:02d}.h5"``).
@@ -69,6 +71,7 @@ class CheckpointRecord:
     series: str | None = None
     sequence: int | None = None
     iterations: int | None = None
+    weights_crc32: int | None = None
     fields: tuple = ()
     pattern: str | None = None
 
@@ -96,10 +99,11 @@ class _Field:
         core = text.strip(fill + " ")
         plain = core.replace(",", "").replace("_", "")
         candidates = []
-        try:
-            candidates.append(int(plain))
-        except ValueError:
-            pass
+        for base in (10, 16, 8, 2, 0):  # d, x/X, o, b, and #-prefixed forms
+            try:
+                candidates.append(int(plain, base))
+            except ValueError:
+                pass
         if self.name != "epoch":
             for body, scale in ((plain, 1.0), (plain[:-1], 0.01)) if plain.endswith("%") else ((plain, 1.0),):
                 try:
@@ -268,6 +272,7 @@ def read_record(path):
         series=info.get("series"),
         sequence=info.get("sequence"),
         iterations=info.get("iterations"),
+        weights_crc32=info.get("weights_crc32"),
         fields=tuple(sorted(fields.items())),
         pattern=info.get("pattern"),
     )

@@ -4,8 +4,10 @@ import math
 import os
 import uuid
 import warnings
+import zlib
 
 import keras
+import numpy as np
 
 from kerastools.saving import _model_files as saving
 from kerastools.saving._checkpoint_files import (
@@ -69,9 +71,9 @@ class HDF5Checkpoint(keras.callbacks.Callback):
     identifier stored in each file with the write sequence number, the optimizer
     step count and the values formatted into the name. A run *continues* a series
     when it starts from one of its checkpoints: ``initial_epoch`` equals the
-    checkpoint's epoch and the optimizer's iteration count equals the stored one
-    (the model was loaded from it), or when `series` names it. Otherwise it
-    starts a new series.
+    checkpoint's epoch, and the optimizer's iteration count and the weights (bit
+    for bit) equal the stored ones, as after loading it, or when `series` names
+    it. Otherwise it starts a new series.
 
     **Retention** after every save, among the files of this series only: the
     `keep_last` most recently written and, for each (monitor, mode) the series
@@ -273,6 +275,12 @@ class HDF5Checkpoint(keras.callbacks.Callback):
             return None
         return int(keras.ops.convert_to_numpy(optimizer.iterations))
 
+    def _weights_crc32(self):
+        crc = 0
+        for weight in self.model.weights:
+            crc = zlib.crc32(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes(), crc)
+        return crc
+
     def on_train_begin(self, logs=None):
         self._started = False
 
@@ -283,15 +291,18 @@ class HDF5Checkpoint(keras.callbacks.Callback):
     def _start(self, initial_epoch):
         names, records, problems = scan(self._pattern)
         _warn(problems, stacklevel=4)
-        if self._series is None:
-            iterations = self._iterations()
-            starts = [r for r in records if r.series and r.epoch == initial_epoch and r.iterations == iterations]
+        series = self._series
+        if series is None:
+            # The checkpoint this run starts from: same epoch, same optimizer step
+            # count and the same weights, bit for bit (a model loaded from it).
+            state = (initial_epoch, self._iterations(), self._weights_crc32())
+            starts = [r for r in records if r.series and (r.epoch, r.iterations, r.weights_crc32) == state]
             if starts:
                 # Two series at the same epoch and step count: the one written last.
-                self._series = max(starts, key=lambda r: (_mtime(r.path), r.sequence or 0)).series
+                series = max(starts, key=lambda r: (_mtime(r.path), r.sequence or 0)).series
             else:
-                self._series = uuid.uuid4().hex
-        mine = self._mine(records)
+                series = uuid.uuid4().hex
+        mine = [r for r in records if r.series == series]
         owned = {os.path.basename(r.path) for r in mine}
         foreign = [n for n in names if n not in owned]
         directory = os.path.abspath(self._pattern.directory or os.curdir)
@@ -314,6 +325,8 @@ class HDF5Checkpoint(keras.callbacks.Callback):
                     "of that name exist that it did not write; it never overwrites them. Move them away "
                     f"or use another `filepath`. Received: filepath={self.filepath!r}"
                 )
+        # Fixed only now: a refused start leaves the callback as it was.
+        self._series = series
         self._records = {os.path.abspath(r.path): r for r in mine}
         self._sequence = max((r.sequence or 0 for r in mine), default=0)
         self._started = True
@@ -366,6 +379,7 @@ class HDF5Checkpoint(keras.callbacks.Callback):
             "series": self._series,
             "sequence": self._sequence,
             "iterations": self._iterations(),
+            "weights_crc32": self._weights_crc32(),
             "fields": fields,
             "pattern": self._pattern.template,
         }
@@ -374,7 +388,7 @@ class HDF5Checkpoint(keras.callbacks.Callback):
             print(f"Epoch {epoch + 1}: HDF5Checkpoint saved {path}")
         self._records[key] = CheckpointRecord(
             path, epoch + 1, self.monitor, value, self._mode, self._series, self._sequence,
-            info["iterations"], tuple(sorted(fields.items())), self._pattern.template,
+            info["iterations"], info["weights_crc32"], tuple(sorted(fields.items())), self._pattern.template,
         )
         self._prune(key)
 

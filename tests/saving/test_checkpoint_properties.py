@@ -1,0 +1,296 @@
+"""Properties of `HDF5Checkpoint` in used directories: a series deletes and changes only its own files.
+
+The callback is driven the way `fit` drives it (``on_train_begin``,
+``on_epoch_begin``, ``on_epoch_end``) on one tiny compiled model, without the
+training itself: before each epoch end the model's kernel and the optimizer's
+iteration count are set to a state that identifies (run, epoch), which is all the
+callback reads from the model. Every checkpoint is a real file.
+
+`simulate` is the specification the runs are compared with, written from the
+documented rules (docs/guides/checkpoints.md) independently of the callback's
+code: which names the pattern owns, when a run refuses to start or to write, and
+which files of a series its retention keeps.
+"""
+
+import contextlib
+import math
+import os
+import shutil
+import tempfile
+import warnings
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import event, example, given, strategies as st
+
+from kerastools.callbacks import HDF5Checkpoint
+from kerastools.saving import _model_files
+
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+
+STEPS = 3  # optimizer steps per simulated epoch
+LOSSES = [0.5, 1.0, 2.0, math.nan]
+SCORES = [0.25, 0.5, 0.75]
+MONITORS = [("loss", "min"), ("score", "max"), ("score", "min")]
+
+# Each pattern with names that resemble it but that it never formats (other
+# series, copies, backups, other padding, case, suffix), for epochs 1..9.
+PATTERNS = {
+    "e{epoch:02d}.h5": lambda e, s: [f"e{e}.h5", f"e{e:03d}.h5", f"e{e:02d}_keep.h5", f"e{e:02d}.h5.bak", f"E{e:02d}.h5", f"old_e{e:02d}.h5", f"e{e:02d}.hdf5"],
+    "m{epoch}.h5": lambda e, s: [f"m{e}_ft.h5", f"m{e:02d}.h5", f"m{e}.h5~", f"mm{e}.h5", f"m{e}.H5", f"m {e}.h5"],
+    "r{epoch:03d}-{score:.2f}.h5": lambda e, s: [f"r{e:03d}-{s:.1f}.h5", f"r{e:02d}-{s:.2f}.h5", f"r{e:03d}-{s:.2f}_ft.h5", f"r{e:03d}_{s:.2f}.h5", f"r{e:03d}-{s:.3f}.h5"],
+}
+CONTENTS = ["junk", "plain", "other_run", "other_monitor", "legacy", "directory"]
+
+
+def right_name(pattern, epoch, score):
+    return pattern.format(epoch=epoch, score=score)
+
+
+_MODEL = []
+
+
+def tiny_model():
+    if not _MODEL:
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(), loss="mse")
+        model.optimizer.build(model.trainable_variables)
+        _MODEL.append(model)
+    return _MODEL[0]
+
+
+def set_state(model, run, epoch):
+    """The model as run `run` leaves it after `epoch` epochs."""
+    model.layers[0].kernel.assign(np.full((2, 1), 1000 * (ord(run[0]) - 64) + epoch, "float32"))
+    model.optimizer.iterations.assign(epoch * STEPS)
+
+
+_BYTES = {}
+
+
+def foreign_bytes(kind, pattern, epoch, score):
+    """The bytes of a file this series did not write: junk, a model, another run's checkpoint, ..."""
+    key = (kind, pattern, epoch, score)
+    if key not in _BYTES:
+        if kind == "junk":
+            _BYTES[key] = b"not a checkpoint %d" % epoch
+        else:
+            model = tiny_model()
+            set_state(model, "Z", epoch)
+            info = None
+            if kind in ("other_run", "other_monitor"):
+                monitor, mode = ("loss", "min") if kind == "other_run" else ("val_acc", "max")
+                info = {"epoch": epoch, "monitor": monitor, "value": 0.125, "mode": mode, "series": "f" * 32,
+                        "sequence": epoch, "iterations": epoch * STEPS, "weights_crc32": 1, "fields": {"score": score}, "pattern": pattern}
+            elif kind == "legacy":  # a checkpoint of kerastools before series identifiers
+                info = {"epoch": epoch, "monitor": "loss", "value": 0.125, "mode": "min"}
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "f.h5")
+                _model_files._write(model, path, checkpoint=info)
+                with open(path, "rb") as handle:
+                    _BYTES[key] = handle.read()
+    return _BYTES[key]
+
+
+def place(folder, name, kind, pattern, epoch, score):
+    path = os.path.join(folder, name)
+    if kind == "directory":
+        os.mkdir(path)
+    else:
+        with open(path, "wb") as handle:
+            handle.write(foreign_bytes(kind, pattern, epoch, score))
+
+
+def snapshot(folder, names):
+    out = {}
+    for name in names:
+        path = os.path.join(folder, name)
+        stat = os.stat(path)
+        if os.path.isdir(path):
+            out[name] = ("dir", sorted(os.listdir(path)), stat.st_mtime_ns)
+        else:
+            with open(path, "rb") as handle:
+                out[name] = (handle.read(), stat.st_mtime_ns, stat.st_ino)
+    return out
+
+
+def logs_of(run, epoch):
+    loss, score = run["logs"][epoch % len(run["logs"])]
+    return {"loss": loss, "score": score}
+
+
+def drive(checkpoint, model, run, start, stop, after_epoch=None):
+    """What `fit(initial_epoch=start, epochs=stop)` calls on the callback; returns where it raised."""
+    set_state(model, run["start_run"], start)
+    checkpoint.set_model(model)
+    checkpoint.set_params({"epochs": stop, "steps": STEPS, "verbose": 0})
+    checkpoint.on_train_begin()
+    for epoch in range(start, stop):
+        try:
+            checkpoint.on_epoch_begin(epoch)
+        except FileExistsError:
+            return "start"
+        set_state(model, run["name"], epoch + 1)
+        try:
+            checkpoint.on_epoch_end(epoch, logs_of(run, epoch))
+        except FileExistsError:
+            return epoch
+        if after_epoch is not None:
+            after_epoch(epoch)
+    checkpoint.on_train_end()
+    return None
+
+
+def kept_by_policy(records, keep_last, keep_best):
+    """The names the documented retention keeps among one series' records."""
+    by_write = sorted(records, key=lambda r: r["sequence"])
+    keep = {r["name"] for r in (by_write if keep_last is None else by_write[-keep_last:])}
+    if keep_best:
+        for group in {(r["monitor"], r["mode"]) for r in records}:
+            ranked = [r for r in records if (r["monitor"], r["mode"]) == group and math.isfinite(r["value"])]
+            sign = 1 if group[1] == "min" else -1
+            ranked.sort(key=lambda r: (sign * r["value"], r["sequence"]))
+            keep.update(r["name"] for r in ranked[:keep_best])
+    return keep
+
+
+def simulate(pattern, foreign_names, runs, copies):
+    """The outcome the rules prescribe: where each run raises, the files left, the newest of the last run."""
+    owned_names = {right_name(pattern, e, s) for e in range(1, 40) for s in SCORES}  # the pattern's names in play
+    files = dict.fromkeys(foreign_names, None)  # name -> record of a series, None if foreign
+    outcomes, last_series = [], None
+    for run in runs:
+        series, start, stop, every = run["series"], run["start"], run["stop"], run["every"]
+        foreign = {n for n, r in files.items() if n in owned_names and (r is None or r["series"] != series)}
+        planned = {right_name(pattern, e, 0) for e in range(start + 1, stop + 1) if e % every == 0}
+        if foreign and (run["existing"] == "error" or ("{score" not in pattern and planned & foreign)):
+            outcomes.append("start")
+            break
+        last_series, raised = series, None
+        sequence = max((r["sequence"] for r in files.values() if r and r["series"] == series), default=0)
+        for epoch in range(start, stop):
+            if (epoch + 1) % every:
+                continue
+            logs = logs_of(run, epoch)
+            name = right_name(pattern, epoch + 1, logs["score"])
+            if name in files and (files[name] is None or files[name]["series"] != series):
+                raised = epoch
+                break
+            sequence += 1
+            files[name] = {"series": series, "sequence": sequence, "name": name, "monitor": run["monitor"],
+                           "mode": run["mode"], "value": logs[run["monitor"]]}
+            mine = [r for r in files.values() if r and r["series"] == series]
+            for r in mine:
+                if r["name"] not in kept_by_policy(mine, run["keep_last"], run["keep_best"]) | {name}:
+                    del files[r["name"]]
+            for copy in copies if run is runs[0] else []:
+                if copy["after"] == epoch and copy["name"] not in files:
+                    files[copy["name"]] = None
+        outcomes.append(raised)
+        if raised is not None:
+            break
+    newest = None
+    if last_series is not None and outcomes[-1] != "start":
+        mine = [r for r in files.values() if r and r["series"] == last_series]
+        newest = max(mine, key=lambda r: r["sequence"])["name"] if mine else None
+    return outcomes, set(files), newest
+
+
+names_strategy = st.tuples(st.booleans(), st.integers(1, 9), st.sampled_from(SCORES), st.integers(0, 6))
+run_strategy = st.fixed_dictionaries(
+    {
+        "keep_last": st.sampled_from([1, 2, 3, None]),
+        "keep_best": st.integers(0, 2),
+        "monitor": st.sampled_from(MONITORS),
+        "existing": st.sampled_from(["error", "keep", "keep"]),
+        "every": st.sampled_from([1, 1, 2]),
+        "epochs": st.integers(1, 4),
+        "logs": st.lists(st.tuples(st.sampled_from(LOSSES), st.sampled_from(SCORES)), min_size=1, max_size=4),
+    }
+)
+
+
+def resolve_name(pattern, spec):
+    is_right, epoch, score, which = spec
+    if is_right:
+        return right_name(pattern, epoch, score)
+    near = PATTERNS[pattern](epoch, score)
+    return near[which % len(near)]
+
+
+@pytest.mark.slow
+@given(
+    pattern=st.sampled_from(sorted(PATTERNS)),
+    foreign=st.lists(st.tuples(names_strategy, st.sampled_from(CONTENTS)), max_size=5),
+    first=run_strategy,
+    second=st.one_of(st.none(), st.tuples(st.sampled_from(["resume", "fresh"]), st.integers(0, 5), run_strategy)),
+    copies=st.lists(st.tuples(st.integers(0, 3), names_strategy), max_size=2),
+)
+def test_a_series_only_deletes_its_own_files_and_keeps_what_its_policy_says(pattern, foreign, first, second, copies):
+    model = tiny_model()
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unreadable foreign files are skipped with a warning
+        placed = {}
+        for spec, kind in foreign:
+            name = resolve_name(pattern, spec)
+            if name not in placed:
+                place(folder, name, kind, pattern, spec[1], spec[2])
+                placed[name] = kind
+        before = snapshot(folder, placed)
+
+        runs = [dict(first, name="A", start_run="A", series="A", start=0, stop=first["epochs"], mode=first["monitor"][1], monitor=first["monitor"][0])]
+        copy_plan = []
+        for after, spec in copies:
+            name = resolve_name(pattern, spec)
+            copy_plan.append({"after": after, "name": name})
+
+        def copy_after(epoch):
+            # A user copies the file just written to another name (a backup,
+            # or a name of the pattern): from then on a file the series did not write.
+            if (epoch + 1) % runs[0]["every"]:
+                return  # nothing written at this epoch
+            for copy in copy_plan:
+                target = os.path.join(folder, copy["name"])
+                if copy["after"] == epoch and not os.path.lexists(target):
+                    written = right_name(pattern, epoch + 1, logs_of(runs[0], epoch)["score"])
+                    shutil.copy2(os.path.join(folder, written), target)
+                    before.update(snapshot(folder, [copy["name"]]))
+
+        outcomes, checkpoints = [], []
+        for index in range(2):
+            if index == 1:
+                if second is None or outcomes[-1] is not None:
+                    break
+                how, pick, spec = second
+                survivors = sorted(r for r in os.listdir(folder) if r not in before)
+                if how == "resume":
+                    if not survivors:
+                        break
+                    # Resume from one of the first run's checkpoints, as after `load_model`.
+                    start = kt_epoch(folder, survivors[pick % len(survivors)])
+                    runs.append(dict(spec, name="B", start_run="A", series="A", start=start, stop=start + spec["epochs"], mode=spec["monitor"][1], monitor=spec["monitor"][0]))
+                else:
+                    runs.append(dict(spec, name="C", start_run="C", series="C", start=0, stop=spec["epochs"], mode=spec["monitor"][1], monitor=spec["monitor"][0]))
+            run = runs[index]
+            checkpoint = HDF5Checkpoint(
+                os.path.join(folder, pattern), monitor=run["monitor"], mode=run["mode"], keep_last=run["keep_last"],
+                keep_best=run["keep_best"], save_freq=run["every"], existing=run["existing"],
+            )
+            checkpoints.append(checkpoint)
+            outcomes.append(drive(checkpoint, model, run, run["start"], run["stop"], copy_after if index == 0 else None))
+
+        expected_outcomes, expected_files, newest = simulate(pattern, list(placed), runs, copy_plan)
+        event(f"runs: {'+'.join(r['name'] for r in runs)}; outcomes: {outcomes}")
+        event(f"foreign files left: {len(before)}, own files left: {len(expected_files) - len(before)}")
+        assert outcomes == expected_outcomes
+        assert set(os.listdir(folder)) == expected_files
+        assert snapshot(folder, before) == before  # every foreign file: same bytes, same mtime, same inode
+        last = checkpoints[-1].latest() if outcomes[-1] != "start" else None
+        assert (os.path.basename(last.path) if last else None) == newest
+
+
+def kt_epoch(folder, name):
+    from kerastools.saving._checkpoint_files import read_record
+
+    return read_record(os.path.join(folder, name)).epoch
