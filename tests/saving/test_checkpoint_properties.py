@@ -294,3 +294,177 @@ def kt_epoch(folder, name):
     from kerastools.saving._checkpoint_files import read_record
 
     return read_record(os.path.join(folder, name)).epoch
+
+
+# --- One property per defect of issue 11. Each uses only what the callback had
+# before the fix (no `existing`/`series` arguments) where the defect allows, so
+# that it can be run against the old code, where it fails.
+
+
+def run_spec(name, spec, start=0, start_run=None, series=None):
+    monitor, mode = spec["monitor"]
+    return dict(spec, name=name, start_run=start_run or name, series=series or name, start=start,
+                stop=start + spec["epochs"], monitor=monitor, mode=mode, existing="error")
+
+
+def checkpoint_for(folder, pattern, run, **extra):
+    return HDF5Checkpoint(os.path.join(folder, pattern), monitor=run["monitor"], mode=run["mode"],
+                          keep_last=run["keep_last"], keep_best=run["keep_best"], save_freq=run["every"], **extra)
+
+
+@pytest.mark.slow
+@given(
+    pattern=st.sampled_from(sorted(PATTERNS)),
+    foreign=st.lists(st.tuples(st.integers(1, 9), st.sampled_from(SCORES), st.integers(0, 6), st.sampled_from(CONTENTS)), max_size=4),
+    first=run_strategy,
+    copies=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 6)), max_size=2),
+)
+@example(  # the issue's case: a second series m{epoch}_ft.h5 beside m{epoch}.h5
+    pattern="m{epoch}.h5", foreign=[(1, 0.25, 0, "other_run"), (2, 0.25, 0, "other_run")],
+    first={"keep_last": 1, "keep_best": 0, "monitor": ("loss", "min"), "existing": "error", "every": 1, "epochs": 3, "logs": [(1.0, 0.5)]},
+    copies=[],
+)
+@example(  # the issue's case: a user's copy e03_keep.h5 beside e{epoch:02d}.h5
+    pattern="e{epoch:02d}.h5", foreign=[],
+    first={"keep_last": 1, "keep_best": 0, "monitor": ("loss", "min"), "existing": "error", "every": 1, "epochs": 4, "logs": [(1.0, 0.5)]},
+    copies=[(2, 2)],
+)
+def test_defect1_names_that_only_resemble_the_pattern_are_never_touched(pattern, foreign, first, copies):
+    """Other series, copies, backups, other paddings: never deleted or changed; the
+    file just written always survives; the series keeps what its policy says."""
+    model = tiny_model()
+    run = run_spec("A", first)
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epoch, score, which, kind in foreign:
+            name = resolve_name(pattern, (False, epoch, score, which))
+            if not os.path.lexists(os.path.join(folder, name)):
+                place(folder, name, kind, pattern, epoch, score)
+        before = snapshot(folder, os.listdir(folder))
+        plan = [{"after": after, "name": resolve_name(pattern, (False, after + 1, 0.25, which))} for after, which in copies]
+
+        def after_epoch(epoch):
+            if (epoch + 1) % run["every"]:
+                return
+            written = right_name(pattern, epoch + 1, logs_of(run, epoch)["score"])
+            assert os.path.isfile(os.path.join(folder, written)), "the file just written was deleted"
+            for copy in plan:
+                target = os.path.join(folder, copy["name"])
+                if copy["after"] == epoch and not os.path.lexists(target):
+                    shutil.copy2(os.path.join(folder, written), target)
+                    before.update(snapshot(folder, [copy["name"]]))
+
+        assert drive(checkpoint_for(folder, pattern, run), model, run, 0, run["stop"], after_epoch) is None
+        _, expected, _ = simulate(pattern, list(before), [run], plan)
+        assert snapshot(folder, before) == before
+        assert set(os.listdir(folder)) == expected
+
+
+@pytest.mark.slow
+@given(old=run_strategy, new=run_strategy, pattern=st.sampled_from(sorted(PATTERNS)))
+@example(  # the issue's case: the old run kept e07, e08; the new run writes e01..e03
+    old={"keep_last": 2, "keep_best": 0, "monitor": ("loss", "min"), "existing": "error", "every": 1, "epochs": 4, "logs": [(1.0, 0.5)]},
+    new={"keep_last": 1, "keep_best": 0, "monitor": ("loss", "min"), "existing": "error", "every": 1, "epochs": 3, "logs": [(1.0, 0.5)]},
+    pattern="e{epoch:02d}.h5",
+)
+def test_defect2_a_fresh_run_in_a_used_directory_is_refused_before_it_writes(old, new, pattern):
+    """Another run's checkpoints in the directory: the new run raises before its
+    first epoch, naming the directory and every file, and changes nothing."""
+    model = tiny_model()
+    old_run = run_spec("A", dict(old, epochs=old["epochs"] * 2))
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        drive(checkpoint_for(folder, pattern, old_run), model, old_run, 0, old_run["stop"])
+        before = snapshot(folder, os.listdir(folder))
+        assert before
+        new_run = run_spec("C", new)
+        checkpoint = checkpoint_for(folder, pattern, new_run)
+        set_state(model, "C", 0)
+        checkpoint.set_model(model)
+        checkpoint.on_train_begin()
+        with pytest.raises(FileExistsError) as raised:
+            checkpoint.on_epoch_begin(0)
+            checkpoint.on_epoch_end(0, logs_of(new_run, 0))  # the old code only fails here, if at all
+        message = str(raised.value)
+        assert repr(folder) in message and "existing='keep'" in message
+        assert all(repr(name) in message for name in before)
+        assert snapshot(folder, os.listdir(folder)) == before
+
+
+@pytest.mark.slow
+@given(old=run_strategy, new=run_strategy, pattern=st.sampled_from(sorted(PATTERNS)))
+def test_defect2_with_existing_keep_a_new_series_never_touches_the_old_one(old, new, pattern):
+    """existing="keep": the old run's files stay byte for byte, `latest()` is the new
+    run's newest, and a name taken by an old file is refused, never overwritten."""
+    model = tiny_model()
+    old_run = run_spec("A", old)
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        drive(checkpoint_for(folder, pattern, old_run), model, old_run, 0, old_run["stop"])
+        before = snapshot(folder, os.listdir(folder))
+        new_run = dict(run_spec("C", new), existing="keep")
+        checkpoint = checkpoint_for(folder, pattern, new_run, existing="keep")
+        outcome = drive(checkpoint, model, new_run, 0, new_run["stop"])
+        expected_outcomes, expected, newest = simulate(pattern, list(before), [new_run], [])
+        assert [outcome] == expected_outcomes
+        assert snapshot(folder, before) == before
+        assert set(os.listdir(folder)) == expected
+        if outcome != "start":
+            latest = checkpoint.latest()
+            assert (os.path.basename(latest.path) if latest else None) == newest
+
+
+@pytest.mark.slow
+@given(first=run_strategy, second=run_strategy, pattern=st.sampled_from(sorted(PATTERNS)))
+@example(  # scores 0.75, 0.25 by "score" (max), then losses 0.5, 2.0 by "loss" (min)
+    first={"keep_last": 1, "keep_best": 1, "monitor": ("score", "max"), "existing": "error", "every": 1, "epochs": 2, "logs": [(2.0, 0.75), (2.0, 0.25)]},
+    second={"keep_last": 1, "keep_best": 1, "monitor": ("loss", "min"), "existing": "error", "every": 1, "epochs": 2, "logs": [(2.0, 0.5), (2.0, 0.5), (0.5, 0.5), (2.0, 0.5)]},
+    pattern="e{epoch:02d}.h5",
+)
+def test_defect3_keep_best_ranks_each_monitor_and_mode_on_its_own(first, second, pattern):
+    """A run resumed with another monitor or mode keeps the best of its own
+    monitor, and the best of the earlier monitor as the earlier run ranked it."""
+    model = tiny_model()
+    first_run = run_spec("A", first)
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        drive(checkpoint_for(folder, pattern, first_run), model, first_run, 0, first_run["stop"])
+        resumed = run_spec("B", second, start=first_run["stop"] - first_run["stop"] % first_run["every"], start_run="A", series="A")
+        if resumed["start"] == 0:
+            return  # the first run wrote nothing to resume from
+        drive(checkpoint_for(folder, pattern, resumed), model, resumed, resumed["start"], resumed["stop"])
+        _, expected, _ = simulate(pattern, [], [first_run, resumed], [])
+        assert set(os.listdir(folder)) == expected
+
+
+@pytest.mark.slow
+@given(first=run_strategy, pattern=st.sampled_from(sorted(PATTERNS)))
+@example(
+    first={"keep_last": 1, "keep_best": 0, "monitor": ("loss", "min"), "existing": "error", "every": 1, "epochs": 3, "logs": [(1.0, 0.5)]},
+    pattern="e{epoch:02d}.h5",
+)
+def test_defect4_a_failed_deletion_warns_and_training_goes_on(first, pattern):
+    """Every deletion fails (permissions): each is one warning naming the file,
+    every epoch is still saved, and nothing raises."""
+    model = tiny_model()
+    run = run_spec("A", dict(first, epochs=first["epochs"] + 1))
+    real_remove = os.remove
+    with tempfile.TemporaryDirectory() as folder:
+
+        def refuse(path, *args, **kwargs):
+            name = os.path.basename(os.fspath(path))
+            if os.path.dirname(os.path.abspath(path)) == os.path.abspath(folder) and not name.startswith("."):
+                raise PermissionError(1, "Operation not permitted", os.fspath(path))
+            return real_remove(path, *args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            patch.setattr(os, "remove", refuse)
+            assert drive(checkpoint_for(folder, pattern, run), model, run, 0, run["stop"]) is None
+        written = [right_name(pattern, e + 1, logs_of(run, e)["score"]) for e in range(run["stop"]) if (e + 1) % run["every"] == 0]
+        assert sorted(os.listdir(folder)) == sorted(set(written))
+        _, kept, _ = simulate(pattern, [], [run], [])
+        failed = [str(w.message) for w in caught if "could not delete" in str(w.message)]
+        assert len(failed) == len(set(written) - kept)
+        for name in set(written) - kept:
+            assert any(repr(os.path.join(folder, name)) in m and "training goes on" in m for m in failed)
