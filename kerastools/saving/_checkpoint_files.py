@@ -17,6 +17,7 @@ name: a copy under another name, or another file under this name, is not.
 import dataclasses
 import io
 import json
+import math
 import numbers
 import os
 import re
@@ -242,11 +243,6 @@ class Pattern:
             return False
 
 
-def field_names(pattern):
-    """The ``{field}`` names used in a `str.format` pattern."""
-    return [name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None]
-
-
 def read_record(path):
     """The `CheckpointRecord` stored in `path`, or `None` if it is not a checkpoint."""
     if path.endswith(KERAS_SUFFIX):
@@ -344,3 +340,23 @@ def find_records(location):
 def newest(records):
     """The record with the highest epoch; among equal epochs, the later written."""
     return max(records, key=lambda r: (r.epoch, r.sequence or 0)) if records else None
+
+
+def retained(records, keep_last, keep_best):
+    """The paths a series keeps among its `records`: the `keep_last` most recently
+    written (all for `None`) and, for each (monitor, mode), the `keep_best` best."""
+    records = sorted(records, key=lambda r: (r.sequence or 0, r.epoch))
+    keep = {r.path for r in (records if keep_last is None else records[-keep_last:])}
+    if keep_best:
+        # Each (monitor, mode) is ranked on its own: values of another monitor or
+        # direction (from before a resume) are never compared with these.
+        groups = {}
+        for r in records:
+            if r.mode in ("min", "max") and isinstance(r.value, (int, float)) and math.isfinite(r.value):
+                groups.setdefault((r.monitor, r.mode), []).append(r)
+        for (_, mode), group in groups.items():
+            sign = 1.0 if mode == "min" else -1.0
+            # Ties go to the earlier write: a later equal value is no improvement.
+            group.sort(key=lambda r: (sign * r.value, r.sequence or 0))
+            keep.update(r.path for r in group[:keep_best])
+    return keep

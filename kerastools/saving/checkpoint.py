@@ -1,6 +1,5 @@
 """`HDF5Checkpoint`: resumable checkpoints that keep the last k and the best n."""
 
-import math
 import os
 import uuid
 import warnings
@@ -18,6 +17,7 @@ from kerastools.saving._checkpoint_files import (
     _warn,
     find_records,
     newest,
+    retained,
     scan,
 )
 from kerastools._registry import register
@@ -397,25 +397,8 @@ class HDF5Checkpoint(keras.callbacks.Callback):
         record = _read_quietly(path, [])
         return record is not None and record.series == self._series and self._pattern.reproduces(record)
 
-    def _kept(self):
-        records = sorted(self._records.values(), key=lambda r: (r.sequence or 0, r.epoch))
-        keep = {r.path for r in records} if self.keep_last is None else {r.path for r in records[-self.keep_last :]}
-        if self.keep_best:
-            # Each (monitor, mode) is ranked on its own: values of another monitor
-            # or direction (from before a resume) are never compared with these.
-            groups = {}
-            for r in records:
-                if r.mode in ("min", "max") and isinstance(r.value, (int, float)) and math.isfinite(r.value):
-                    groups.setdefault((r.monitor, r.mode), []).append(r)
-            for (_, mode), group in groups.items():
-                sign = 1.0 if mode == "min" else -1.0
-                # Ties go to the earlier write: a later equal value is no improvement.
-                group.sort(key=lambda r: (sign * r.value, r.sequence or 0))
-                keep.update(r.path for r in group[: self.keep_best])
-        return {os.path.abspath(p) for p in keep}
-
     def _prune(self, written):
-        keep = self._kept() | {written}
+        keep = {os.path.abspath(p) for p in retained(self._records.values(), self.keep_last, self.keep_best)} | {written}
         for key in sorted(self._records):
             if key in keep:
                 continue

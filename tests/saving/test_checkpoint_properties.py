@@ -12,7 +12,6 @@ code: which names the pattern owns, when a run refuses to start or to write, and
 which files of a series its retention keeps.
 """
 
-import contextlib
 import math
 import os
 import shutil
@@ -26,6 +25,7 @@ from hypothesis import event, example, given, strategies as st
 
 from kerastools.callbacks import HDF5Checkpoint
 from kerastools.saving import _model_files
+from kerastools.saving._checkpoint_files import read_record
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 
@@ -210,6 +210,9 @@ run_strategy = st.fixed_dictionaries(
     }
 )
 
+def record_epoch(folder, name):
+    return read_record(os.path.join(folder, name)).epoch
+
 
 def resolve_name(pattern, spec):
     is_right, epoch, score, which = spec
@@ -268,7 +271,7 @@ def test_a_series_only_deletes_its_own_files_and_keeps_what_its_policy_says(patt
                     if not survivors:
                         break
                     # Resume from one of the first run's checkpoints, as after `load_model`.
-                    start = kt_epoch(folder, survivors[pick % len(survivors)])
+                    start = record_epoch(folder, survivors[pick % len(survivors)])
                     runs.append(dict(spec, name="B", start_run="A", series="A", start=start, stop=start + spec["epochs"], mode=spec["monitor"][1], monitor=spec["monitor"][0]))
                 else:
                     runs.append(dict(spec, name="C", start_run="C", series="C", start=0, stop=spec["epochs"], mode=spec["monitor"][1], monitor=spec["monitor"][0]))
@@ -289,11 +292,6 @@ def test_a_series_only_deletes_its_own_files_and_keeps_what_its_policy_says(patt
         last = checkpoints[-1].latest() if outcomes[-1] != "start" else None
         assert (os.path.basename(last.path) if last else None) == newest
 
-
-def kt_epoch(folder, name):
-    from kerastools.saving._checkpoint_files import read_record
-
-    return read_record(os.path.join(folder, name)).epoch
 
 
 # --- One property per defect of issue 11. Each uses only what the callback had
