@@ -73,7 +73,8 @@ class HDF5Checkpoint(keras.callbacks.Callback):
     when it starts from one of its checkpoints: ``initial_epoch`` equals the
     checkpoint's epoch, and the optimizer's iteration count and the weights (bit
     for bit) equal the stored ones, as after loading it, or when `series` names
-    it. Otherwise it starts a new series.
+    it. Otherwise it starts a new series. One callback object is one series:
+    another `fit` with it continues the series.
 
     **Retention** after every save, among the files of this series only: the
     `keep_last` most recently written and, for each (monitor, mode) the series
@@ -221,15 +222,18 @@ class HDF5Checkpoint(keras.callbacks.Callback):
     def _check_readable_names(self, filepath):
         # A name the series could not read back would be a file it can never
         # find again (to prune it, or to resume from it): refuse such formats now.
-        name = None
+        name, error = None, None
         for sample in (0.1234567, -3.5, 1234.5, 12):
             values = {field: sample for field in self._pattern.fields if field != "epoch"}
             try:
                 name = self._pattern.name(12, values)
-            except ValueError:
+            except ValueError as err:  # e.g. {loss:d} formats ints only: try the next sample
+                error = err
                 continue
             if self._pattern.parse(name) is not None:
                 return
+        if name is None:
+            raise error
         raise ValueError(
             "Argument `filepath` formats file names that cannot be read back into their "
             f"fields (e.g. {name!r}); use plain numeric formats such as {{epoch:03d}} or "
@@ -250,7 +254,7 @@ class HDF5Checkpoint(keras.callbacks.Callback):
         }
 
     def _mine(self, records):
-        return [r for r in records if r.series is not None and r.series == self._series]
+        return [r for r in records if r.series is not None and r.series == self._series and not os.path.islink(r.path)]
 
     def latest(self):
         """The newest checkpoint: of this series once training has started (the most
@@ -291,6 +295,8 @@ class HDF5Checkpoint(keras.callbacks.Callback):
     def _start(self, initial_epoch):
         names, records, problems = scan(self._pattern)
         _warn(problems, stacklevel=4)
+        # The series writes regular files only: a symbolic link is someone else's.
+        records = [r for r in records if not os.path.islink(r.path)]
         series = self._series
         if series is None:
             # The checkpoint this run starts from: same epoch, same optimizer step
@@ -394,6 +400,8 @@ class HDF5Checkpoint(keras.callbacks.Callback):
 
     def _owns(self, path):
         """Whether the file at `path` is, as read now, one this series wrote under that name."""
+        if os.path.islink(path):
+            return False
         record = _read_quietly(path, [])
         return record is not None and record.series == self._series and self._pattern.reproduces(record)
 

@@ -246,19 +246,28 @@ def test_failed_deletion_warns_and_training_goes_on(tmp_path, monkeypatch):
     assert files(tmp_path) == ["e4.h5"]
 
 
-def test_file_replaced_after_writing_is_not_deleted(tmp_path):
+@pytest.mark.parametrize("how", ["model", "link"])
+def test_file_replaced_after_writing_is_not_deleted(tmp_path, how):
     path = str(tmp_path / "e1.h5")
+    moved = str(tmp_path / "elsewhere.h5")
 
     class Replace(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0:
-                saving.save_model(self.model, path)  # the user's own file now, under the name e1.h5
+            if epoch != 0:
+                return
+            if how == "model":  # the user's own file now, under the name e1.h5
+                saving.save_model(self.model, path)
+            else:  # the checkpoint moved elsewhere, a link in its place
+                os.replace(path, moved)
+                os.symlink(moved, path)
 
     x, y = saving_cases.targets(CASE)
     checkpoint = HDF5Checkpoint(str(tmp_path / "e{epoch}.h5"), keep_last=1)
     with pytest.warns(UserWarning, match=r"not deleting '.*e1.h5': it is no longer the checkpoint this series wrote"):
         saving_cases.CASES[CASE]().fit(x, y, epochs=2, shuffle=False, verbose=0, callbacks=[checkpoint, Replace()])
-    assert files(tmp_path) == ["e1.h5", "e2.h5"] and saving.latest_checkpoint(tmp_path).epoch == 2
+    assert sorted(n for n in files(tmp_path) if n != "elsewhere.h5") == ["e1.h5", "e2.h5"]
+    assert os.path.islink(path) == (how == "link") and checkpoint.latest().epoch == 2
+    assert [r.epoch for r in checkpoint.checkpoints()] == [2]
 
 
 def test_another_model_at_the_same_epoch_does_not_continue_the_series(tmp_path):
@@ -306,6 +315,7 @@ def test_relative_pattern_gives_relative_paths(tmp_path, monkeypatch):
         ("c/e{epoch:{width}}.h5", r"nests a field in the format of \{epoch\}"),
         ("c/e{epoch}-{}.h5", r"has the field \{\}; fields must be 'epoch' or log keys"),
         ("c/e{epoch:c}.h5", r"formats file names that cannot be read back into their fields"),
+        ("c/e{epoch:q}.h5", r"cannot format the field \{epoch\} with the value 12 \(Unknown format code 'q'"),
         ("c/e{epoch.real}.h5", r"has the field \{epoch.real\}"),
         ("c/e{epoch.h5", r"is not a valid str.format pattern"),
     ],

@@ -106,8 +106,11 @@ def snapshot(folder, names):
     out = {}
     for name in names:
         path = os.path.join(folder, name)
-        stat = os.stat(path)
-        if os.path.isdir(path):
+        stat = os.lstat(path)
+        if os.path.islink(path):
+            with open(path, "rb") as handle:
+                out[name] = ("link", os.readlink(path), stat.st_mtime_ns, handle.read())
+        elif os.path.isdir(path):
             out[name] = ("dir", sorted(os.listdir(path)), stat.st_mtime_ns)
         else:
             with open(path, "rb") as handle:
@@ -155,6 +158,10 @@ def kept_by_policy(records, keep_last, keep_best):
     return keep
 
 
+def not_of(record, series):
+    return record is None or record["series"] != series or bool(record.get("replaced"))
+
+
 def simulate(pattern, foreign_names, runs, copies):
     """The outcome the rules prescribe: where each run raises, the files left, the newest of the last run."""
     owned_names = {right_name(pattern, e, s) for e in range(1, 40) for s in SCORES}  # the pattern's names in play
@@ -162,7 +169,10 @@ def simulate(pattern, foreign_names, runs, copies):
     outcomes, last_series = [], None
     for run in runs:
         series, start, stop, every = run["series"], run["start"], run["stop"], run["every"]
-        foreign = {n for n, r in files.items() if n in owned_names and (r is None or r["series"] != series)}
+        for name, record in files.items():  # a new run knows replaced files only as foreign
+            if record and record.get("replaced"):
+                files[name] = None
+        foreign = {n for n, r in files.items() if n in owned_names and not_of(r, series)}
         planned = {right_name(pattern, e, 0) for e in range(start + 1, stop + 1) if e % every == 0}
         if foreign and (run["existing"] == "error" or ("{score" not in pattern and planned & foreign)):
             outcomes.append("start")
@@ -174,25 +184,34 @@ def simulate(pattern, foreign_names, runs, copies):
                 continue
             logs = logs_of(run, epoch)
             name = right_name(pattern, epoch + 1, logs["score"])
-            if name in files and (files[name] is None or files[name]["series"] != series):
+            if name in files and not_of(files[name], series):
                 raised = epoch
                 break
             sequence += 1
             files[name] = {"series": series, "sequence": sequence, "name": name, "monitor": run["monitor"],
                            "mode": run["mode"], "value": logs[run["monitor"]]}
+            # A file replaced since it was written still ranks until the series
+            # drops it; then it stays, as a file of the user's.
             mine = [r for r in files.values() if r and r["series"] == series]
             for r in mine:
                 if r["name"] not in kept_by_policy(mine, run["keep_last"], run["keep_best"]) | {name}:
-                    del files[r["name"]]
+                    if r.get("replaced"):
+                        files[r["name"]] = None
+                    else:
+                        del files[r["name"]]
             for copy in copies if run is runs[0] else []:
-                if copy["after"] == epoch and copy["name"] not in files:
+                if copy["after"] != epoch:
+                    continue
+                if copy.get("action", "copy") == "copy" and copy["name"] not in files:
                     files[copy["name"]] = None
+                elif copy.get("action", "copy") != "copy" and files.get(name) and not files[name].get("replaced"):
+                    files[name]["replaced"] = True
         outcomes.append(raised)
         if raised is not None:
             break
     newest = None
     if last_series is not None and outcomes[-1] != "start":
-        mine = [r for r in files.values() if r and r["series"] == last_series]
+        mine = [r for r in files.values() if not not_of(r, last_series)]
         newest = max(mine, key=lambda r: r["sequence"])["name"] if mine else None
     return outcomes, set(files), newest
 
@@ -228,11 +247,11 @@ def resolve_name(pattern, spec):
     foreign=st.lists(st.tuples(names_strategy, st.sampled_from(CONTENTS)), max_size=5),
     first=run_strategy,
     second=st.one_of(st.none(), st.tuples(st.sampled_from(["resume", "fresh"]), st.integers(0, 5), run_strategy)),
-    copies=st.lists(st.tuples(st.integers(0, 3), names_strategy), max_size=2),
+    copies=st.lists(st.tuples(st.integers(0, 3), names_strategy, st.sampled_from(["copy", "copy", "replace_plain", "replace_link"])), max_size=2),
 )
 def test_a_series_only_deletes_its_own_files_and_keeps_what_its_policy_says(pattern, foreign, first, second, copies):
     model = tiny_model()
-    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory() as elsewhere, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unreadable foreign files are skipped with a warning
         placed = {}
         for spec, kind in foreign:
@@ -244,21 +263,34 @@ def test_a_series_only_deletes_its_own_files_and_keeps_what_its_policy_says(patt
 
         runs = [dict(first, name="A", start_run="A", series="A", start=0, stop=first["epochs"], mode=first["monitor"][1], monitor=first["monitor"][0])]
         copy_plan = []
-        for after, spec in copies:
-            name = resolve_name(pattern, spec)
-            copy_plan.append({"after": after, "name": name})
+        for after, spec, action in copies:
+            copy_plan.append({"after": after, "name": resolve_name(pattern, spec), "action": action})
 
         def copy_after(epoch):
             # A user copies the file just written to another name (a backup,
             # or a name of the pattern): from then on a file the series did not write.
+            # Or replaces it: by a model of the user's, or by a link to the file
+            # moved elsewhere. From then on it is not the series' file either.
             if (epoch + 1) % runs[0]["every"]:
                 return  # nothing written at this epoch
+            written = right_name(pattern, epoch + 1, logs_of(runs[0], epoch)["score"])
+            source = os.path.join(folder, written)
             for copy in copy_plan:
                 target = os.path.join(folder, copy["name"])
-                if copy["after"] == epoch and not os.path.lexists(target):
-                    written = right_name(pattern, epoch + 1, logs_of(runs[0], epoch)["score"])
-                    shutil.copy2(os.path.join(folder, written), target)
+                if copy["after"] != epoch:
+                    continue
+                if copy["action"] == "copy" and not os.path.lexists(target):
+                    shutil.copy2(source, target)
                     before.update(snapshot(folder, [copy["name"]]))
+                elif copy["action"] != "copy" and written not in before:
+                    if copy["action"] == "replace_plain":
+                        with open(source, "wb") as handle:
+                            handle.write(foreign_bytes("plain", pattern, epoch + 1, 0.25))
+                    else:
+                        moved = os.path.join(elsewhere, written)
+                        shutil.move(source, moved)
+                        os.symlink(moved, source)
+                    before.update(snapshot(folder, [written]))
 
         outcomes, checkpoints = [], []
         for index in range(2):
@@ -286,6 +318,7 @@ def test_a_series_only_deletes_its_own_files_and_keeps_what_its_policy_says(patt
         expected_outcomes, expected_files, newest = simulate(pattern, list(placed), runs, copy_plan)
         event(f"runs: {'+'.join(r['name'] for r in runs)}; outcomes: {outcomes}")
         event(f"foreign files left: {len(before)}, own files left: {len(expected_files) - len(before)}")
+        event(f"files replaced by the user mid-run: {sum(1 for c in copy_plan if c['action'] != 'copy' and c['after'] < runs[0]['stop'])}")
         assert outcomes == expected_outcomes
         assert set(os.listdir(folder)) == expected_files
         assert snapshot(folder, before) == before  # every foreign file: same bytes, same mtime, same inode
