@@ -246,7 +246,7 @@ def resolve_name(pattern, spec):
     pattern=st.sampled_from(sorted(PATTERNS)),
     foreign=st.lists(st.tuples(names_strategy, st.sampled_from(CONTENTS)), max_size=5),
     first=run_strategy,
-    second=st.one_of(st.none(), st.tuples(st.sampled_from(["resume", "fresh"]), st.integers(0, 5), run_strategy)),
+    second=st.one_of(st.none(), st.tuples(st.sampled_from(["resume", "resume", "fresh"]), st.integers(0, 5), run_strategy)),
     copies=st.lists(st.tuples(st.integers(0, 3), names_strategy, st.sampled_from(["copy", "copy", "replace_plain", "replace_link"])), max_size=2),
 )
 def test_a_series_only_deletes_its_own_files_and_keeps_what_its_policy_says(pattern, foreign, first, second, copies):
