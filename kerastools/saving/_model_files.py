@@ -14,7 +14,7 @@ import keras
 
 from kerastools import _atomic
 from kerastools.saving import _saved_state
-from kerastools.saving._checkpoint_files import H5_SUFFIXES, KERAS_SUFFIX, MEMBER, find_records
+from kerastools.saving._checkpoint_files import H5_SUFFIXES, KERAS_SUFFIX, MEMBER, find_records, newest
 from kerastools._validation import check_bool
 
 
@@ -257,13 +257,22 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 def latest_checkpoint(location):
     """The most recent checkpoint written by `kerastools.callbacks.HDF5Checkpoint`.
 
+    Only files that are the checkpoints their names say count: for a pattern,
+    names that the pattern formats exactly (``e03.h5`` for ``e{epoch:02d}.h5``,
+    not ``e3.h5`` or ``e03_keep.h5``) whose stored epoch and fields format to
+    that name; in a directory, files whose stored file-name template formats to
+    their own name. Copies under other names, other series' patterns, plain
+    model files and unreadable files (a warning) are skipped.
+
     Args:
         location: the callback's `filepath` pattern (e.g.
             ``"ckpt/epoch{epoch:03d}.h5"``) or a directory to search.
 
     Returns:
-        A `CheckpointRecord` (`path`, `epoch`, `monitor`, `value`, `mode`) for
-        the file with the highest epoch, or `None` when there is none.
+        A `CheckpointRecord` (`path`, `epoch`, `monitor`, `value`, `mode`,
+        `series`, ...) for the file with the highest epoch (the later written
+        among equal epochs), of any series, or `None` when there is none. Use
+        `HDF5Checkpoint.latest` for the newest file of one series.
 
     Example:
 
@@ -280,5 +289,4 @@ def latest_checkpoint(location):
     >>> _ = model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=5, initial_epoch=record.epoch,
     ...               verbose=0, callbacks=[checkpoint])
     """
-    records = find_records(location)
-    return max(records, key=lambda r: r.epoch) if records else None
+    return newest(find_records(location))
