@@ -78,6 +78,27 @@ def rounding_ratio(beta, dtype):
     return (1.0 - rounded) / (1.0 - beta)
 
 
+def check_floating(variables):
+    """Refuse, before anything is written, variables an optimizer cannot update.
+
+    A learning rate cast to an integer dtype is 0 (or garbage: the fused Adam
+    kernel writes ``-2**31 + 1`` into an ``int32`` variable), and a boolean or
+    complex variable has no meaningful step; Keras's own optimizers either raise
+    an unrelated dtype error deep in an op or silently leave such a variable
+    unchanged.
+    """
+    for variable in variables:
+        dtype = keras.backend.standardize_dtype(variable.dtype)
+        if not keras.backend.is_float_dtype(dtype):
+            name = getattr(variable, "path", None) or getattr(variable, "name", repr(variable))
+            raise TypeError(
+                f"Optimizers update floating-point variables only; variable {name!r} has "
+                f"dtype {dtype}. Make it a float variable, or mark it `trainable=False` "
+                f"(or leave it out of the variables passed to the optimizer). "
+                f"Received: variable {name!r} of dtype {dtype}"
+            )
+
+
 def _optional_positive(name, value):
     return check_number(name, value, low=0.0, low_inclusive=False, allow_none=True)
 
@@ -190,6 +211,29 @@ class FusedOptimizer(keras.optimizers.Optimizer):
         """Row-wise update for a `tf.IndexedSlices` gradient; returns whether it
         handled it (the default densifies the gradient instead)."""
         return False
+
+    # ------------------------------------------------------------- dtype guard
+
+    def build(self, variables):
+        """Create the state; with `use_ema`, refuse non-floating variables first
+        (the moving average is written into every variable, gradient or not)."""
+        if self.use_ema:
+            check_floating(variables)
+        super().build(variables)
+
+    def apply(self, grads, trainable_variables=None):
+        """Keras's `apply`, refusing non-floating variables before any write.
+
+        `apply_gradients` and `fit` (through `train_step`) come here too. A
+        variable without a gradient (`None`, as an integer variable gets from
+        autodiff) is skipped as Keras skips it; one that receives a gradient must
+        be floating-point, or a `TypeError` naming it is raised before any
+        variable, slot or the step counter is written.
+        """
+        variables = self._trainable_variables if trainable_variables is None and self.built else trainable_variables
+        if variables is not None:
+            check_floating([v for g, v in zip(grads, variables) if g is not None])
+        return super().apply(grads, trainable_variables)
 
     # ---------------------------------------------------------------- routing
 
