@@ -14,6 +14,8 @@ Keras's base class keeps doing everything around the rule (clipping, weight
 decay, EMA, gradient accumulation, loss scaling, `tf.distribute`).
 """
 
+import numbers
+
 import keras
 import numpy as np
 from keras import ops
@@ -27,8 +29,11 @@ from kerastools._validation import check_bool, check_int, check_number
 _FUSED_DTYPES = ("float32", "float64")
 
 
+_KERAS_LEARNING_RATE = keras.optimizers.Optimizer.learning_rate
+
+
 def check_learning_rate(learning_rate):
-    """A number >= 0 (returned as `float`), a `LearningRateSchedule` or a callable."""
+    """A finite number >= 0 (returned as `float`), a `LearningRateSchedule` or a callable."""
     if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
         return learning_rate
     if callable(learning_rate):
@@ -183,6 +188,18 @@ class FusedOptimizer(keras.optimizers.Optimizer):
                 f"Argument `fused=True` is not available for {self._convention()}: "
                 "TensorFlow has no fused kernel for it. Received: fused=True"
             )
+
+    # The setter Keras's callbacks use (`LearningRateScheduler`, `ReduceLROnPlateau`)
+    # and users call: a number set later is checked as the constructor checks it.
+    @property
+    def learning_rate(self):
+        return _KERAS_LEARNING_RATE.fget(self)
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        if isinstance(learning_rate, numbers.Real):
+            learning_rate = check_learning_rate(learning_rate)
+        _KERAS_LEARNING_RATE.fset(self, learning_rate)
 
     # ------------------------------------------------------------------ hooks
 

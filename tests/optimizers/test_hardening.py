@@ -190,3 +190,28 @@ def test_momentum_names_beta_when_given_momentum(value):
         kt.Momentum(learning_rate=0.1, momentum=value)
     # Keras's base arguments still reach Keras.
     assert kt.Momentum(beta=0.5, clipnorm=1.0).clipnorm == 1.0
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), float("-inf"), np.float32("inf"), -0.1])
+@pytest.mark.parametrize("cls", [kt.SGD, kt.Momentum, kt.Adagrad, kt.RMSprop, kt.Adam, kt.AdamW])
+def test_a_learning_rate_set_later_is_checked_as_in_the_constructor(cls, value):
+    """`LearningRateScheduler` and users set `optimizer.learning_rate`; a
+    non-finite or negative number there is refused like in the constructor."""
+    optimizer = cls(learning_rate=0.25)
+    expected = "finite and >= 0" if not np.isfinite(value) else ">= 0"
+    with pytest.raises(ValueError, match=rf"Argument `learning_rate` must be {expected}\. Received: learning_rate="):
+        optimizer.learning_rate = value
+    assert float(optimizer.learning_rate) == 0.25
+    optimizer.learning_rate = 0.5
+    assert float(optimizer.learning_rate) == 0.5
+
+
+def test_a_scheduler_callback_returning_infinity_stops_fit_before_the_step():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=kt.Adam(0.1), loss="mse")
+    before = [w.copy() for w in model.get_weights()]
+    scheduler = keras.callbacks.LearningRateScheduler(lambda epoch: float("inf"))
+    with pytest.raises(ValueError, match=r"Argument `learning_rate` must be finite and >= 0\. Received: learning_rate=inf"):
+        model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=1, verbose=0, callbacks=[scheduler])
+    for b, w in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(b, w)
