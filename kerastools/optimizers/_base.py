@@ -247,9 +247,13 @@ class FusedOptimizer(keras.optimizers.Optimizer):
         be floating-point, or a `TypeError` naming it is raised before any
         variable, slot or the step counter is written.
         """
-        variables = self._trainable_variables if trainable_variables is None and self.built else trainable_variables
-        if variables is not None:
-            check_floating([v for g, v in zip(grads, variables) if g is not None])
+        grads = list(grads)
+        if trainable_variables is not None:
+            trainable_variables = list(trainable_variables)  # read twice: no one-shot iterators
+            variables = trainable_variables
+        else:
+            variables = self._trainable_variables if self.built else []
+        check_floating([v for g, v in zip(grads, variables) if g is not None])
         return super().apply(grads, trainable_variables)
 
     # ---------------------------------------------------------------- routing

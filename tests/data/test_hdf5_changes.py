@@ -108,7 +108,8 @@ def _not_hdf5(path, rng):
 
 
 def _deleted(path, rng):
-    os.remove(path)
+    if os.path.exists(path):  # it may have been deleted by the previous change
+        os.remove(path)
     return r"the file no longer exists"
 
 

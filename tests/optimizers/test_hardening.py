@@ -53,11 +53,21 @@ def _apply(path, optimizer, grads, variables):
         optimizer.apply(grads)
     elif path == "tf_function":
         tf.function(lambda: optimizer.apply(grads, variables))()
+    elif path == "apply_generator":
+        optimizer.apply(grads, (v for v in variables))
     else:
         raise AssertionError(path)
 
 
-PATHS = ["apply", "apply_gradients", "built_then_grads_only", "tf_function"]
+PATHS = ["apply", "apply_gradients", "built_then_grads_only", "tf_function", "apply_generator"]
+
+
+def test_variables_given_as_a_generator_are_still_updated():
+    """The check reads the variables before Keras does: a one-shot iterable must
+    survive it."""
+    w = keras.Variable(np.ones(2, "float32"))
+    kt.SGD(learning_rate=0.5).apply([tf.ones(2)], (v for v in [w]))
+    np.testing.assert_array_equal(w.numpy(), [0.5, 0.5])
 
 
 def test_every_optimizer_refuses_every_non_floating_dtype_on_every_path_before_writing():
