@@ -49,7 +49,8 @@ def check_number(
 
     Raises:
         TypeError: `value` is not a real number (booleans are refused).
-        ValueError: `value` is NaN, infinite where bounded, or out of range.
+        ValueError: `value` is NaN or infinite, whatever the bounds (the
+            message says "must be finite [and in the interval]"), or out of range.
     """
     if value is None and allow_none:
         return None
@@ -59,13 +60,18 @@ def check_number(
             f"of type {type(value).__name__}"
         )
     value = float(value)
-    ok = not math.isnan(value)
-    if ok and low is not None:
+    if not math.isfinite(value):
+        # NaN and infinities are refused whatever the bounds: a rate, a
+        # tolerance or a threshold of infinity is as meaningless as NaN (and
+        # `inf >= 0` would otherwise slip through a one-sided bound).
+        interval = _interval(low, high, low_inclusive, high_inclusive)
+        interval = "finite" if interval == "finite" else f"finite and {interval}"
+        raise ValueError(f"Argument `{name}` must be {interval}. {_received(name, value)}")
+    ok = True
+    if low is not None:
         ok = value >= low if low_inclusive else value > low
     if ok and high is not None:
         ok = value <= high if high_inclusive else value < high
-    if ok and low is None and high is None:
-        ok = math.isfinite(value)
     if not ok:
         interval = _interval(low, high, low_inclusive, high_inclusive)
         raise ValueError(f"Argument `{name}` must be {interval}. {_received(name, value)}")

@@ -87,7 +87,7 @@ def test_model_round_trip(tmp_path):
     "make, error, message",
     [
         (lambda: kr.L2(-0.1), ValueError, r"Argument `l2` must be >= 0. Received: l2=-0.1"),
-        (lambda: kr.L1(float("nan")), ValueError, r"Argument `l1` must be >= 0. Received: l1=nan"),
+        (lambda: kr.L1(float("nan")), ValueError, r"Argument `l1` must be finite and >= 0. Received: l1=nan"),
         (lambda: kr.L1L2(l1="a"), TypeError, r"Argument `l1` must be a real number. Received: l1='a'"),
         (lambda: kr.L2.from_course(-1.0, 10), ValueError, r"Argument `lambd` must be >= 0. Received: lambd=-1.0"),
         (lambda: kr.L2.from_course(1.0, 0), ValueError, r"Argument `num_examples` must be an integer >= 1. Received: num_examples=0"),

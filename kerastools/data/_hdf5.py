@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerastools import _atomic
+from kerastools.data import _hdf5_changes
 from kerastools._validation import check_bool, check_choice, check_int, check_seed
 
 # Auto chunks hold about 1 MiB of rows: large enough for efficient reads and
@@ -179,6 +180,30 @@ def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=N
         A `tf.data.Dataset` of `(x_batch, y_batch)` or `x_batch`, with known
         cardinality (steps per epoch).
 
+    Raises:
+        ValueError: while iterating, when the file changed in a way the dataset
+            cannot follow (see the note); `tf.data` delivers it as a
+            `tf.errors.InvalidArgumentError` carrying the same message, which
+            names the file and what changed.
+
+    Note:
+        **When the file changes.** Every pass (epoch) opens the file again and
+        streams what it holds at that moment, so a file rewritten with new
+        values between epochs is read anew. The dataset's element spec and
+        steps per epoch are fixed when it is created, though, so a pass refuses
+        a file whose `x_key`/`y_key` data sets changed their number of rows,
+        dtype or row shape, or that was deleted or replaced by a file without
+        them or by a non-HDF5 file, raising an error that names the file and
+        what changed (create the dataset again to stream the new file). A file
+        replaced atomically during a pass (renamed over, as `write_hdf5` does)
+        or deleted during it is still read whole from the version the pass
+        opened; one modified in place during a pass (its size or modification
+        time changes) is refused at the next read of a block, as the pass would
+        otherwise mix two versions. Detection of in-place changes relies on
+        the file's size and timestamps, so an in-place rewrite of the same size
+        within the file system's timestamp resolution can go unnoticed: replace
+        files atomically.
+
     Example:
 
     >>> x = np.arange(10.0, dtype="float32").reshape(5, 2)
@@ -235,10 +260,17 @@ def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=N
         if rng is not None:
             starts = rng.permutation(starts)
         carry = [np.empty((0, *specs[k][0][1:]), specs[k][1]) for k in keys]
-        with h5py.File(path, "r") as handle:
+        # Refuses a file whose layout changed since creation, or that is modified
+        # in place during the pass (see `_hdf5_changes`).
+        with _hdf5_changes.open_unchanged(path, specs, keys) as (handle, guard):
             sources = [handle[k] for k in keys]
             for first in range(0, len(starts), window_blocks):
-                window = read_window(sources, starts[first : first + window_blocks], carry)
+                try:
+                    window = read_window(sources, starts[first : first + window_blocks], carry)
+                except OSError as error:
+                    guard.check(cause=error)
+                    raise
+                guard.check()
                 size = len(window[0])
                 full = size - size % batch_size
                 # Shuffled rows are gathered through a permutation of the window

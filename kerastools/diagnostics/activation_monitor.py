@@ -46,8 +46,9 @@ class ActivationMonitor(keras.callbacks.Callback):
         max_dead_fraction: flag a layer ``dead`` above this fraction of dead
             units. Defaults to `0.25`.
         log_dir: folder for TensorBoard event files, or `None`. Defaults to `None`.
-        verbose: 1 prints the table when a layer is flagged, 2 every time.
-            Defaults to `0`.
+        verbose: 0 prints nothing; 1 prints the table of an epoch where a layer
+            is saturated or dead or has non-finite activations; 2 prints it every
+            recorded epoch. Defaults to `0`.
 
     Attributes:
         records: one `ActivationReport` per recorded epoch of the latest `fit`.
@@ -69,6 +70,14 @@ class ActivationMonitor(keras.callbacks.Callback):
     [1, 3]
     >>> list(monitor.records[-1].layers), monitor.records[-1].saturated_layers
     (['hidden'], [])
+
+    Note:
+        The three monitors (`ActivationMonitor`, `GradientNormMonitor`,
+        `BiasVarianceMonitor`) share one rule for `verbose`, as Keras's callbacks
+        that report events (``EarlyStopping``, ``ReduceLROnPlateau``): 0 prints
+        nothing, 1 prints a recorded epoch's report only when it finds a problem
+        (so a healthy model prints nothing), 2 prints every recorded epoch's
+        report. The records are kept whatever `verbose` is.
     """
 
     def __init__(
@@ -131,7 +140,8 @@ class ActivationMonitor(keras.callbacks.Callback):
         self.records.append(report)
         if self._writer is not None:
             self._write(report, epoch)
-        if self.verbose == 2 or (self.verbose and (report.saturated_layers or report.dead_layers)):
+        problem = report.saturated_layers or report.dead_layers or any(s.fraction_nonfinite > 0 for s in report)
+        if self.verbose == 2 or (self.verbose == 1 and problem):
             print(report)
 
     def _write(self, report, step):

@@ -112,7 +112,7 @@ class BiasVarianceMonitor(keras.callbacks.Callback):
     ``variance``, ``high_bias`` and ``high_variance`` (1.0 or 0.0), each prefixed
     by `prefix`. The verdict string
     (``"high bias"``, ``"high variance"``, ``"high bias and high variance"``,
-    ``"good"``) is kept in `records` and printed with ``verbose=1``, never put
+    ``"good"``) is kept in `records` and printed according to `verbose`, never put
     into `logs`: Keras's progress bar averages every log entry and TensorBoard
     writes each as a scalar, and both fail on a string.
 
@@ -131,7 +131,9 @@ class BiasVarianceMonitor(keras.callbacks.Callback):
             ``model.evaluate(x, y)`` would. Defaults to `None`.
         prefix: prepended to the names of the entries put into the logs (must not
             start with ``"val_"``). Defaults to `""`.
-        verbose: 1 prints the diagnosis after each epoch. Defaults to `0`.
+        verbose: 0 prints nothing; 1 prints the diagnosis of an epoch whose
+            verdict is not ``"good"`` (high bias and/or high variance); 2 prints
+            it every diagnosed epoch. Defaults to `0`.
 
     Attributes:
         records: one `BiasVarianceDiagnosis` per diagnosed epoch of the latest `fit`.
@@ -159,6 +161,14 @@ class BiasVarianceMonitor(keras.callbacks.Callback):
         slightly pessimistic estimate; pass `train_data` (for example a subset of
         the training set of the size of the dev set) for the course's quantity.
         Epochs without validation (``validation_freq > 1``) are not diagnosed.
+
+    Note:
+        The three monitors (`ActivationMonitor`, `GradientNormMonitor`,
+        `BiasVarianceMonitor`) share one rule for `verbose`, as Keras's callbacks
+        that report events (``EarlyStopping``, ``ReduceLROnPlateau``): 0 prints
+        nothing, 1 prints a recorded epoch's report only when it finds a problem
+        (so a healthy model prints nothing), 2 prints every recorded epoch's
+        report. The records are kept whatever `verbose` is.
     """
 
     def __init__(
@@ -196,7 +206,7 @@ class BiasVarianceMonitor(keras.callbacks.Callback):
             # TensorBoard sends every "val_*" entry to the validation run.
             raise ValueError(f"Argument `prefix` must be a string not starting with 'val_'. Received: prefix={prefix!r}")
         self.prefix = prefix
-        self.verbose = check_int("verbose", verbose, low=0, high=1)
+        self.verbose = check_int("verbose", verbose, low=0, high=2)
         self.records = []
         self._epochs_seen = 0
 
@@ -229,7 +239,7 @@ class BiasVarianceMonitor(keras.callbacks.Callback):
         values = (diagnosis.avoidable_bias, diagnosis.variance, diagnosis.high_bias, diagnosis.high_variance)
         for key, value in zip(LOG_KEYS, values):
             logs[self.prefix + key] = float(value)
-        if self.verbose:
+        if self.verbose == 2 or (self.verbose == 1 and diagnosis.verdict != GOOD):
             print(f"BiasVarianceMonitor {diagnosis}")
 
     def _evaluate_train_data(self):

@@ -42,8 +42,9 @@ class GradientNormMonitor(keras.callbacks.Callback):
             is vanishing, above `ratio_threshold` exploding (>= 1, or `None`).
             Defaults to `1e3`.
         log_dir: folder for TensorBoard event files, or `None`. Defaults to `None`.
-        verbose: 1 prints the table when gradients vanish or explode, 2 every
-            time. Defaults to `0`.
+        verbose: 0 prints nothing; 1 prints the table of an epoch where
+            gradients vanish or explode (non-finite norms included); 2 prints it
+            every recorded epoch. Defaults to `0`.
 
     Attributes:
         records: one `GradientNormReport` per recorded epoch of the latest `fit`.
@@ -60,6 +61,14 @@ class GradientNormMonitor(keras.callbacks.Callback):
     >>> _ = model.fit(x_train, y_train, epochs=4, verbose=0, callbacks=[monitor])
     >>> [(r.epoch, r.verdict) for r in monitor.records]
     [(1, 'ok'), (3, 'ok')]
+
+    Note:
+        The three monitors (`ActivationMonitor`, `GradientNormMonitor`,
+        `BiasVarianceMonitor`) share one rule for `verbose`, as Keras's callbacks
+        that report events (``EarlyStopping``, ``ReduceLROnPlateau``): 0 prints
+        nothing, 1 prints a recorded epoch's report only when it finds a problem
+        (so a healthy model prints nothing), 2 prints every recorded epoch's
+        report. The records are kept whatever `verbose` is.
     """
 
     def __init__(
@@ -115,7 +124,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
             if report.first_last_ratio is not None:
                 scalars.append(("gradient_norm/first_last_ratio", report.first_last_ratio))
             self._writer.write(epoch, scalars)
-        if self.verbose == 2 or (self.verbose and report.verdict != "ok"):
+        if self.verbose == 2 or (self.verbose == 1 and report.verdict != "ok"):
             print(report)
 
     def on_train_end(self, logs=None):

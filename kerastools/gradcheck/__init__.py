@@ -16,8 +16,11 @@ compare with the backprop gradient by
   the number of parameters.
 
 Everything runs on a **float64 copy** of the target (rebuilt from its config,
-weights copied), so the user's model is left untouched and the course's 1e-7
-threshold is meaningful. Regularisation losses (`model.losses`) are part of the
+weights copied), so the user's model keeps its values and the course's 1e-7
+threshold is meaningful; the report names the user's own variables
+(``variable.path``), and an unbuilt target is first built on `x`. A NaN or an
+infinity among a variable's finite differences or gradients makes it **fail**
+(its difference is NaN), whatever the threshold; the report lists it. Regularisation losses (`model.losses`) are part of the
 cost. Dropout: the check runs in inference mode by default (``training=False``,
 dropout off, batch normalisation on its moving statistics); with
 ``training=True`` the random-seed state is held fixed for every evaluation, so

@@ -234,7 +234,10 @@ def _directional(cost, theta, grad, var_index, num_vars, num_directions, epsilon
         return u * epsilon, tf.fill(tf.shape(idx), tf.constant(2.0 * epsilon, tf.float64))
 
     def analytic(idx, steps):
-        return tf.linalg.matvec(steps, grad) / epsilon
+        # grad . u over the direction's support only: a non-finite gradient entry
+        # of another variable must not turn 0 * inf into NaN for this one.
+        terms = tf.where(steps != 0, steps * grad[None, :], tf.zeros_like(steps))
+        return tf.reduce_sum(terms, axis=-1) / epsilon
 
     count = num_vars * num_directions
     with _quiet_tracing():
@@ -285,8 +288,10 @@ def check_gradients(
             holds the random-seed state fixed, so dropout applies one fixed mask
             and batch normalisation uses batch statistics. Defaults to `False`.
         dtype: ``"float64"`` checks a float64 copy of the target (the user's
-            object is untouched); `None` checks the target itself in its own
-            dtype (thresholds are then too strict for float32). Defaults to
+            variables keep their values and dtype; the report names them, not
+            the copy's); `None` checks the target itself in its own dtype
+            (thresholds are then too strict for float32). An unbuilt target is
+            first built on `x`, as its first call would build it. Defaults to
             `"float64"`.
         num_directions: directions per variable in ``"fast"`` mode, >= 1.
             Defaults to `4`.
@@ -300,7 +305,10 @@ def check_gradients(
     Returns:
         A `GradientCheckReport`: ``report.difference``, ``report.passed``
         (difference <= 1e-7), ``report.status`` (``"pass"``, ``"warning"`` up to
-        1e-5, ``"fail"``), ``report.per_variable`` and a printable table.
+        1e-5, ``"fail"``), ``report.per_variable`` (keyed by the paths of the
+        target's own variables) and a printable table. A NaN or infinite
+        finite difference or gradient is a failure of its variable (see
+        `GradientCheckReport`).
 
     Example:
 
@@ -382,6 +390,10 @@ def check_gradients(
 def assert_gradients_close(target, x, y=None, *, threshold=PASS_THRESHOLD, **kwargs):
     """`check_gradients`, raising `AssertionError` with the per-variable table on failure.
 
+    The check fails when the difference exceeds `threshold` or is NaN (a NaN or
+    infinite numerical or analytic value); the message names the failing
+    variables, and says which hold non-finite values.
+
     Args:
         target: as for `check_gradients`.
         x: as for `check_gradients`.
@@ -410,9 +422,10 @@ def assert_gradients_close(target, x, y=None, *, threshold=PASS_THRESHOLD, **kwa
     threshold = check_number("threshold", threshold, low=0.0, low_inclusive=False)
     report = check_gradients(target, x, y, **kwargs)
     if not report.difference <= threshold:
-        failing = ", ".join(report.failing_variables(threshold)) or report.worst_variable
-        raise AssertionError(
-            f"Gradient check failed: difference {report.difference:.3e} > {threshold:g}; "
-            f"suspect variables: {failing}\n{report}"
-        )
+        failing = ", ".join(report.failing_variables(threshold))
+        if report.non_finite:
+            reason = f"non-finite values (NaN/inf) in {', '.join(report.non_finite)}"
+        else:
+            reason = f"difference {report.difference:.3e} > {threshold:g}"
+        raise AssertionError(f"Gradient check failed: {reason}; suspect variables: {failing}\n{report}")
     return report

@@ -74,8 +74,16 @@ def _clone(target, dtype, x=None):
         ) from error
     if "dtype" in config:
         config["dtype"] = dtype
-    with _global_dtype_policy(dtype):
-        return target.__class__.from_config(config)
+    try:
+        with _global_dtype_policy(dtype):
+            return target.__class__.from_config(config)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"Cannot make a {dtype} copy of `{target.name}` from its config ({error}). "
+            f"Give its class (and its sublayers' classes) a `get_config` whose keys its "
+            f"constructor accepts, with `**kwargs` passed to the base class, or pass "
+            f"`dtype=None` to check the target in its own dtype."
+        ) from error
 
 
 def cast_floats(structure, dtype):

@@ -118,6 +118,13 @@ def build_problem(target, x, y, loss, wrt, training, dtype, seed, call_kwargs=No
             "A function target has no weights: use wrt='inputs'. "
             f"Received: wrt={wrt!r}"
         )
+    if is_layer and not target.built:
+        # Build the user's target (as its first call would) so that the report
+        # can name its own variables and the check runs on its own initial
+        # values; a copy built alone would carry names of its own
+        # ("sequential/mine_1/kernel"). Values of a built target are never changed.
+        build_kwargs = {"training": False} if accepts_training(target) else {}
+        target(keras.tree.map_structure(tf.convert_to_tensor, x), **build_kwargs, **call_kwargs)
     x = cast_floats(x, dtype) if dtype is not None else x
     y = cast_floats(y, dtype) if (dtype is not None and y is not None) else y
     loss_fn = _resolve_loss(loss, y, target, dtype)
@@ -132,6 +139,10 @@ def build_problem(target, x, y, loss, wrt, training, dtype, seed, call_kwargs=No
     if is_layer:
         model = clone_with_dtype(target, x, dtype) if dtype is not None else target
         weights = list(model.trainable_variables)
+        # The copy's variables correspond to the target's in order (their values
+        # were copied that way); report them under the target's own paths.
+        user_paths = {id(copy): own.path for own, copy in zip(target.variables, model.variables)}
+        weight_names = [user_paths.get(id(v), v.path) for v in weights]
         fixed = [v.value for v in model.non_trainable_variables]
         weight_values = [keras.ops.convert_to_numpy(v) for v in weights]
         kwargs = {"training": training} if accepts_training(model) else {}
@@ -144,7 +155,7 @@ def build_problem(target, x, y, loss, wrt, training, dtype, seed, call_kwargs=No
             return outputs, losses
 
     else:
-        weights, weight_values = [], []
+        weights, weight_values, weight_names = [], [], []
 
         def forward(weight_tensors, x_struct):
             return target(x_struct, **call_kwargs), []
@@ -160,7 +171,7 @@ def build_problem(target, x, y, loss, wrt, training, dtype, seed, call_kwargs=No
     if checked_weights:
         if not weights:
             raise ValueError(f"`{target.name}` has no trainable weights to check; use wrt='inputs'.")
-        names += [v.path for v in weights]
+        names += weight_names
         values += weight_values
     names += [name for _, name, _ in inputs]
     values += [np.asarray(leaf) for _, _, leaf in inputs]

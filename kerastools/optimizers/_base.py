@@ -14,6 +14,8 @@ Keras's base class keeps doing everything around the rule (clipping, weight
 decay, EMA, gradient accumulation, loss scaling, `tf.distribute`).
 """
 
+import numbers
+
 import keras
 import numpy as np
 from keras import ops
@@ -27,8 +29,11 @@ from kerastools._validation import check_bool, check_int, check_number
 _FUSED_DTYPES = ("float32", "float64")
 
 
+_KERAS_LEARNING_RATE = keras.optimizers.Optimizer.learning_rate
+
+
 def check_learning_rate(learning_rate):
-    """A number >= 0 (returned as `float`), a `LearningRateSchedule` or a callable."""
+    """A finite number >= 0 (returned as `float`), a `LearningRateSchedule` or a callable."""
     if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
         return learning_rate
     if callable(learning_rate):
@@ -76,6 +81,27 @@ def rounding_ratio(beta, dtype):
     averages (``1 - 0.999`` is 0.00099998713 in float32: 1.3e-5 off)."""
     rounded = float(np.asarray(beta, dtype=keras.backend.standardize_dtype(dtype)))
     return (1.0 - rounded) / (1.0 - beta)
+
+
+def check_floating(variables):
+    """Refuse, before anything is written, variables an optimizer cannot update.
+
+    A learning rate cast to an integer dtype is 0 (or garbage: the fused Adam
+    kernel writes ``-2**31 + 1`` into an ``int32`` variable), and a boolean or
+    complex variable has no meaningful step; Keras's own optimizers either raise
+    an unrelated dtype error deep in an op or silently leave such a variable
+    unchanged.
+    """
+    for variable in variables:
+        dtype = keras.backend.standardize_dtype(variable.dtype)
+        if not keras.backend.is_float_dtype(dtype):
+            name = getattr(variable, "path", None) or getattr(variable, "name", repr(variable))
+            raise TypeError(
+                f"Optimizers update floating-point variables only; variable {name!r} has "
+                f"dtype {dtype}. Make it a float variable, or mark it `trainable=False` "
+                f"(or leave it out of the variables passed to the optimizer). "
+                f"Received: variable {name!r} of dtype {dtype}"
+            )
 
 
 def _optional_positive(name, value):
@@ -163,6 +189,18 @@ class FusedOptimizer(keras.optimizers.Optimizer):
                 "TensorFlow has no fused kernel for it. Received: fused=True"
             )
 
+    # The setter Keras's callbacks use (`LearningRateScheduler`, `ReduceLROnPlateau`)
+    # and users call: a number set later is checked as the constructor checks it.
+    @property
+    def learning_rate(self):
+        return _KERAS_LEARNING_RATE.fget(self)
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        if isinstance(learning_rate, numbers.Real):
+            learning_rate = check_learning_rate(learning_rate)
+        _KERAS_LEARNING_RATE.fset(self, learning_rate)
+
     # ------------------------------------------------------------------ hooks
 
     def _has_fused_kernel(self):
@@ -190,6 +228,33 @@ class FusedOptimizer(keras.optimizers.Optimizer):
         """Row-wise update for a `tf.IndexedSlices` gradient; returns whether it
         handled it (the default densifies the gradient instead)."""
         return False
+
+    # ------------------------------------------------------------- dtype guard
+
+    def build(self, variables):
+        """Create the state; with `use_ema`, refuse non-floating variables first
+        (the moving average is written into every variable, gradient or not)."""
+        if self.use_ema:
+            check_floating(variables)
+        super().build(variables)
+
+    def apply(self, grads, trainable_variables=None):
+        """Keras's `apply`, refusing non-floating variables before any write.
+
+        `apply_gradients` and `fit` (through `train_step`) come here too. A
+        variable without a gradient (`None`, as an integer variable gets from
+        autodiff) is skipped as Keras skips it; one that receives a gradient must
+        be floating-point, or a `TypeError` naming it is raised before any
+        variable, slot or the step counter is written.
+        """
+        grads = list(grads)
+        if trainable_variables is not None:
+            trainable_variables = list(trainable_variables)  # read twice: no one-shot iterators
+            variables = trainable_variables
+        else:
+            variables = self._trainable_variables if self.built else []
+        check_floating([v for g, v in zip(grads, variables) if g is not None])
+        return super().apply(grads, trainable_variables)
 
     # ---------------------------------------------------------------- routing
 

@@ -31,7 +31,8 @@ class Momentum(FusedOptimizer):
         **kwargs: Keras's base optimizer arguments (`weight_decay`, `clipnorm`,
             `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
             `ema_overwrite_frequency`, `loss_scale_factor`,
-            `gradient_accumulation_steps`, `name`).
+            `gradient_accumulation_steps`, `name`). ``momentum=`` is refused
+            with a `ValueError` pointing to `beta`.
 
     Example:
 
@@ -59,6 +60,15 @@ class Momentum(FusedOptimizer):
     """
 
     def __init__(self, learning_rate=0.01, beta=0.9, bias_correction=False, fused=None, **kwargs):
+        if "momentum" in kwargs:
+            # The name users reach for from SGD/PyTorch; Keras's generic "Argument(s)
+            # not recognized" would not say that this class calls it `beta`.
+            raise ValueError(
+                "`Momentum` has no argument `momentum`: its averaging coefficient is `beta` "
+                "(v = beta * v + (1 - beta) * g), e.g. `Momentum(beta=0.9)`; for Keras's form "
+                "v = momentum * v - learning_rate * g use `SGD(momentum=...)`. "
+                f"Received: momentum={kwargs['momentum']!r}"
+            )
         super().__init__(learning_rate=learning_rate, fused=fused, **kwargs)
         self.beta = check_fraction("beta", beta)
         self.bias_correction = check_bool("bias_correction", bias_correction)

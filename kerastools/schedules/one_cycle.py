@@ -27,7 +27,8 @@ class OneCycle(Schedule):
 
     Args:
         initial_learning_rate: ``r_low``, >= 0.
-        maximal_learning_rate: ``r_high``, >= 0.
+        maximal_learning_rate: ``r_high``, >= ``r_low`` (equal gives a flat
+            cycle; below it is refused with a `ValueError`).
         total_steps: ``T``, > 0 (in steps, or in epochs with `steps_per_epoch`).
         pct_start: ``u / T``, the fraction of training spent rising, in (0, 1);
             at most 0.5 with `three_phase`. Defaults to `0.45` (a cycle over 90%
@@ -76,6 +77,15 @@ class OneCycle(Schedule):
         super().__init__(steps_per_epoch=steps_per_epoch, name=name)
         self.initial_learning_rate = check_rate("initial_learning_rate", initial_learning_rate)
         self.maximal_learning_rate = check_rate("maximal_learning_rate", maximal_learning_rate)
+        if self.maximal_learning_rate < self.initial_learning_rate:
+            # The cycle would fall first and rise back: the opposite of the policy
+            # (typically the two rates swapped, or PyTorch's div_factor < 1).
+            raise ValueError(
+                "Argument `maximal_learning_rate` must be >= `initial_learning_rate` (the "
+                "cycle rises from the initial rate to the maximal one). Received: "
+                f"maximal_learning_rate={maximal_learning_rate!r}, "
+                f"initial_learning_rate={initial_learning_rate!r}"
+            )
         self.total_steps = check_steps("total_steps", total_steps)
         self.three_phase = check_bool("three_phase", three_phase)
         high = 0.5 if self.three_phase else 1.0

@@ -122,7 +122,7 @@ def _classifier(seed=0, units=32, dropout=0.0):
 
 def test_fit_with_validation_history_csv_and_early_stopping(tmp_path, capsys):
     (x, y), dev = _digits_split()
-    monitor = BiasVarianceMonitor(baseline_error=0.0, verbose=1)
+    monitor = BiasVarianceMonitor(baseline_error=0.0, verbose=2)
     stop = keras.callbacks.EarlyStopping(monitor="variance", mode="min", patience=100)
     log = tmp_path / "log.csv"
     history = _classifier().fit(
@@ -188,7 +188,7 @@ def test_unknown_metric_and_missing_validation_are_clear_errors():
         ({"variance_tolerance": "x"}, TypeError, "`variance_tolerance` must be a real number"),
         ({"train_data": np.zeros((2, 3))}, TypeError, r"`train_data` must be None or a tuple \(x, y\)"),
         ({"prefix": "val_x"}, ValueError, "`prefix` must be a string not starting with 'val_'. Received: prefix='val_x'"),
-        ({"verbose": 2}, ValueError, r"`verbose` must be an integer in \[0, 1\]. Received: verbose=2"),
+        ({"verbose": 3}, ValueError, r"`verbose` must be an integer in \[0, 2\]. Received: verbose=3"),
     ],
 )
 def test_bad_arguments(kwargs, error, message):

@@ -1,7 +1,12 @@
 """Bad arguments raise ValueError / TypeError naming the argument and the value."""
 
+import re
+
 import keras
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kerastools import callbacks
 from kerastools import schedules as S
@@ -18,11 +23,11 @@ BAD = [
     (lambda: S.LinearCosineDecay(0.1, 0), ValueError, r"`decay_steps` must be > 0"),
     (lambda: S.NoisyLinearCosineDecay(0.1, 0), ValueError, r"`decay_steps` must be > 0"),
     (lambda: S.CosineDecayRestarts(0.1, 0), ValueError, r"Argument `first_decay_steps` must be > 0. Received: first_decay_steps=0.0"),
-    (lambda: S.ExponentialDecay(0.1, float("inf"), 0.5), ValueError, r"Argument `decay_steps` must be finite. Received: decay_steps=inf"),
+    (lambda: S.ExponentialDecay(0.1, float("inf"), 0.5), ValueError, r"Argument `decay_steps` must be finite and > 0. Received: decay_steps=inf"),
     (lambda: S.ExponentialDecay(0.1, "10", 0.5), TypeError, r"Argument `decay_steps` must be a real number. Received: decay_steps='10' of type str"),
     # negative rates
     (lambda: S.ExponentialDecay(-0.1, 10, 0.5), ValueError, r"Argument `initial_learning_rate` must be >= 0. Received: initial_learning_rate=-0.1"),
-    (lambda: S.ExponentialDecay(float("nan"), 10, 0.5), ValueError, r"`initial_learning_rate` must be >= 0. Received: initial_learning_rate=nan"),
+    (lambda: S.ExponentialDecay(float("nan"), 10, 0.5), ValueError, r"`initial_learning_rate` must be finite and >= 0. Received: initial_learning_rate=nan"),
     (lambda: S.ExponentialDecay(0.1, 10, 0.0), ValueError, r"Argument `decay_rate` must be > 0. Received: decay_rate=0.0"),
     (lambda: S.NaturalExpDecay(0.1, 10, -0.5), ValueError, r"Argument `decay_rate` must be >= 0. Received: decay_rate=-0.5"),
     (lambda: S.InverseTimeDecay(0.1, 10, -1), ValueError, r"Argument `decay_rate` must be >= 0. Received: decay_rate=-1.0"),
@@ -104,3 +109,30 @@ def test_keras_schedules_are_accepted_where_schedules_are_wrapped():
     S.Warmup(keras_schedule, 5)
     S.Sequential([keras_schedule, EXP], [5])
     S.ScaledSchedule(keras_schedule)
+
+
+@given(
+    initial=st.floats(0.0, 10.0, allow_subnormal=False),
+    maximal=st.floats(0.0, 10.0, allow_subnormal=False),
+    three_phase=st.booleans(),
+)
+def test_one_cycle_refuses_a_maximal_rate_below_the_initial_rate(initial, maximal, three_phase):
+    """The cycle rises from `initial_learning_rate` to `maximal_learning_rate`;
+    the other way round (swapped rates, PyTorch's div_factor < 1) is refused, and
+    every accepted cycle stays between its rates while rising (pct_start=0.45:
+    the first 45 steps of 100)."""
+    if maximal < initial:
+        with pytest.raises(
+            ValueError,
+            match=(
+                r"Argument `maximal_learning_rate` must be >= `initial_learning_rate` \(the cycle "
+                rf"rises from the initial rate to the maximal one\)\. Received: maximal_learning_rate={re.escape(repr(maximal))}, "
+                rf"initial_learning_rate={re.escape(repr(initial))}$"
+            ),
+        ):
+            S.OneCycle(initial, maximal, 100, three_phase=three_phase)
+        return
+    schedule = S.OneCycle(initial, maximal, 100, three_phase=three_phase)
+    rates = np.asarray(schedule(np.arange(0, 46, dtype="float64")), "float64")
+    # float32 result of a float64 computation: one float32 rounding.
+    assert np.all(rates >= np.float32(initial) * (1 - 1e-6)) and np.all(rates <= np.float32(maximal) * (1 + 1e-6))
