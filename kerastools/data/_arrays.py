@@ -239,7 +239,15 @@ def _dataset(x, y, batch_size, order_for, initial_epoch):
 
     dataset = tf.data.Dataset.zip((index_batches, tensors)).map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(len(x) / batch_size)))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(_DATA_SHARDING)
+
+
+# Under a multi-worker `tf.distribute` strategy each batch is a global batch and
+# each worker keeps its slice of it (auto-shard policy DATA): the same examples
+# per step as one process. TensorFlow's default (AUTO) tries FILE sharding
+# first, which fails on a pipeline built from arrays.
+_DATA_SHARDING = tf.data.Options()
+_DATA_SHARDING.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
 
 
 def fit_normalizer(train_x, *, axis=-1):

@@ -143,6 +143,12 @@ class HDF5Checkpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self._every:
             return
+        strategy = getattr(self.model, "distribute_strategy", None)
+        if strategy is not None and not strategy.extended.should_checkpoint:
+            # A multi-worker tf.distribute run: every worker holds the same
+            # weights and runs this callback; only the chief writes and prunes,
+            # so the workers never race on the same files.
+            return
         logs = dict(logs or {})
         value = logs.get(self.monitor)
         value = None if value is None else float(value)

@@ -1,0 +1,34 @@
+"""Multi-worker training with `tf.distribute`: Keras's own `fit`, checkpoints that resume.
+
+* `multi_worker_strategy`: a `tf.distribute.MultiWorkerMirroredStrategy`
+  (checked ``TF_CONFIG``, bounded start-up and collective timeouts) under which
+  `model.fit`, `evaluate` and `predict` work, with Keras and kerastools
+  components alike.
+* `parse_tf_config`: the ``TF_CONFIG`` check it applies.
+* `BackupAndRestore`: Keras's fault-tolerance callback, with only the chief
+  writing (atomically) so that a restarted cluster resumes from its last epoch.
+* `LocalCluster`: N local worker processes of one script (examples, tests).
+* `WORK_AROUNDS`: the Keras defects worked around, with their upstream issues.
+
+Note:
+    `kerastools.distribute._keras_fixes` is the only module of kerastools that
+    touches Keras internals (``keras.src``); see its docstring.
+"""
+
+from kerastools.distribute._keras_fixes import UPSTREAM as WORK_AROUNDS
+from kerastools.distribute.backup import BackupAndRestore
+from kerastools.distribute._keras_fixes import installed_work_arounds, needed_work_arounds
+from kerastools.distribute.local import LocalCluster, free_ports, tf_config
+from kerastools.distribute.strategy import multi_worker_strategy, parse_tf_config
+
+__all__ = [
+    "multi_worker_strategy",
+    "parse_tf_config",
+    "BackupAndRestore",
+    "LocalCluster",
+    "free_ports",
+    "tf_config",
+    "needed_work_arounds",
+    "installed_work_arounds",
+    "WORK_AROUNDS",
+]

@@ -1,0 +1,203 @@
+"""`multi_worker_strategy`: a `MultiWorkerMirroredStrategy` under which Keras's `fit` works."""
+
+import contextlib
+import json
+import math
+import os
+
+import tensorflow as tf
+from tensorflow.python.distribute import collective_all_reduce_strategy as _collective
+
+from kerastools.distribute import _keras_fixes
+
+# Jobs whose tasks take part in the all-reduce of MultiWorkerMirroredStrategy
+# ("evaluator" runs apart and is allowed in the cluster, as TensorFlow allows it).
+_JOBS = ("chief", "worker", "evaluator")
+DEFAULT_STARTUP_TIMEOUT = 300.0
+DEFAULT_COLLECTIVE_TIMEOUT = 300.0
+
+
+def _config_error(problem, raw):
+    shown = raw if len(raw) <= 500 else raw[:500] + "..."
+    return ValueError(f"Environment variable `TF_CONFIG` is malformed: {problem}. Received: TF_CONFIG={shown!r}")
+
+
+def _check_address(address, job, raw):
+    if not isinstance(address, str) or address.count(":") < 1:
+        raise _config_error(f"cluster[{job!r}] holds {address!r}, not a 'host:port' string", raw)
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise _config_error(f"cluster[{job!r}] holds {address!r}, whose port is not an integer in [1, 65535]", raw)
+
+
+def parse_tf_config(raw):
+    """Check a ``TF_CONFIG`` JSON string as `MultiWorkerMirroredStrategy` reads it.
+
+    `TFConfigClusterResolver` accepts many malformed values and only fails
+    later (or waits forever for a worker that cannot exist), so the value is
+    checked first: a JSON object with a ``cluster`` mapping job names
+    (``chief``, ``worker``, ``evaluator``) to non-empty lists of distinct
+    ``"host:port"`` addresses, at most one ``chief``, and a ``task`` whose
+    ``type`` is one of those jobs and whose ``index`` is a valid position in it.
+
+    Args:
+        raw: the value of ``TF_CONFIG``.
+
+    Returns:
+        The parsed dictionary.
+
+    Raises:
+        ValueError: naming what is wrong and showing the value.
+
+    Example:
+
+    >>> config = kt.distribute.parse_tf_config(
+    ...     '{"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]},'
+    ...     ' "task": {"type": "worker", "index": 1}}')
+    >>> config["task"]
+    {'type': 'worker', 'index': 1}
+    """
+    if not isinstance(raw, str):
+        raise TypeError(f"`TF_CONFIG` must be a JSON string. Received: TF_CONFIG={raw!r}")
+    try:
+        config = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise _config_error(f"it is not JSON ({err})", raw) from None
+    if not isinstance(config, dict):
+        raise _config_error("it is not a JSON object", raw)
+    cluster, task = config.get("cluster"), config.get("task")
+    if not isinstance(cluster, dict) or not cluster:
+        raise _config_error("'cluster' must be a non-empty object mapping job names to address lists", raw)
+    seen = set()
+    for job, addresses in cluster.items():
+        if job not in _JOBS:
+            raise _config_error(f"unknown job {job!r} in 'cluster' (expected one of {list(_JOBS)})", raw)
+        if not isinstance(addresses, list) or not addresses:
+            raise _config_error(f"cluster[{job!r}] must be a non-empty list of 'host:port' strings", raw)
+        for address in addresses:
+            _check_address(address, job, raw)
+            if address in seen:
+                raise _config_error(f"the address {address!r} appears twice in 'cluster'", raw)
+            seen.add(address)
+    if len(cluster.get("chief", [])) > 1:
+        raise _config_error("there can be at most one 'chief'", raw)
+    if not isinstance(task, dict):
+        raise _config_error("'task' must be an object with 'type' and 'index'", raw)
+    kind, index = task.get("type"), task.get("index")
+    if kind not in cluster:
+        raise _config_error(f"task type {kind!r} is not a job of 'cluster' ({sorted(cluster)})", raw)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(cluster[kind]):
+        raise _config_error(f"task index {index!r} is not in [0, {len(cluster[kind])}) for job {kind!r}", raw)
+    return config
+
+
+def _check_timeout(name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"Argument `{name}` must be a positive number of seconds or None. Received: {name}={value!r}")
+    return float(value)
+
+
+@contextlib.contextmanager
+def _startup_timeout(seconds):
+    # TensorFlow waits for every worker with a barrier all-reduce whose timeout
+    # is this class attribute, 0 (forever) by default; it is set for the one
+    # construction and restored, so other strategies keep TensorFlow's value.
+    extended = _collective.CollectiveAllReduceExtended
+    saved = extended._check_health_initial_timeout
+    extended._check_health_initial_timeout = 0 if seconds is None else max(1, math.ceil(seconds))
+    try:
+        yield
+    finally:
+        extended._check_health_initial_timeout = saved
+
+
+def multi_worker_strategy(cluster_resolver=None, communication_options=None, *, startup_timeout=DEFAULT_STARTUP_TIMEOUT, collective_timeout=DEFAULT_COLLECTIVE_TIMEOUT):
+    """A `tf.distribute.MultiWorkerMirroredStrategy` under which Keras's `fit` works.
+
+    Call it once per process, before building the model, on every worker with
+    the same script and that worker's ``TF_CONFIG`` (or `cluster_resolver`);
+    then the script is plain Keras::
+
+        strategy = kt.distribute.multi_worker_strategy()
+        with strategy.scope():
+            model = ...
+            model.compile(...)
+        model.fit(dataset, epochs=...)
+
+    Synchronous data parallelism: every step, each worker computes the
+    gradient of its share of the global batch, the gradients are all-reduced
+    (summed, with Keras scaling each replica's loss by ``1 / replicas``) and
+    every worker applies the same update, so the weights stay identical.
+
+    Before the strategy is created, the Keras work-arounds this Keras version
+    needs are installed (see `kerastools.distribute.WORK_AROUNDS`); they act only
+    under collective all-reduce across workers.
+
+    Args:
+        cluster_resolver: passed on to `MultiWorkerMirroredStrategy`; `None`
+            reads ``TF_CONFIG``, which is then checked by `parse_tf_config`
+            (without ``TF_CONFIG`` the strategy is a single local worker).
+            Defaults to `None`.
+        communication_options: a `tf.distribute.experimental.CommunicationOptions`,
+            passed on. When it sets no ``timeout_seconds``, `collective_timeout`
+            is used. Defaults to `None`.
+        startup_timeout: seconds to wait for every worker to join before
+            raising `RuntimeError`; `None` waits forever (TensorFlow's
+            default). Defaults to `300.0`.
+        collective_timeout: seconds any one all-reduce may wait for the other
+            workers (a worker that died mid-step) before it fails with
+            `tf.errors.DeadlineExceededError`; `None` waits forever. It must
+            exceed the longest time one worker can run ahead of another: the
+            chief writing a checkpoint, a first step's tracing. Defaults to
+            `300.0`.
+
+    Returns:
+        The `tf.distribute.MultiWorkerMirroredStrategy`.
+
+    Raises:
+        ValueError: a malformed ``TF_CONFIG`` or a bad timeout.
+        RuntimeError: not every worker joined within `startup_timeout`.
+
+    Example:
+
+    >>> strategy = kt.distribute.multi_worker_strategy()  # doctest: +SKIP
+    >>> strategy.num_replicas_in_sync  # doctest: +SKIP
+    2
+
+    Note:
+        TensorFlow allows one collective configuration per process, so this
+        is called once, at start-up, as `MultiWorkerMirroredStrategy` itself.
+    """
+    startup_timeout = _check_timeout("startup_timeout", startup_timeout)
+    collective_timeout = _check_timeout("collective_timeout", collective_timeout)
+    if cluster_resolver is None and os.environ.get("TF_CONFIG"):
+        parse_tf_config(os.environ["TF_CONFIG"])
+    if communication_options is None:
+        communication_options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
+    elif not isinstance(communication_options, tf.distribute.experimental.CommunicationOptions):
+        raise TypeError(
+            "Argument `communication_options` must be a `tf.distribute.experimental.CommunicationOptions`. "
+            f"Received: communication_options={communication_options!r}"
+        )
+    elif communication_options.timeout_seconds is None and collective_timeout is not None:
+        communication_options = tf.distribute.experimental.CommunicationOptions(
+            bytes_per_pack=communication_options.bytes_per_pack,
+            timeout_seconds=collective_timeout,
+            implementation=communication_options.implementation,
+        )
+    _keras_fixes.install()
+    with _startup_timeout(startup_timeout):
+        try:
+            return tf.distribute.MultiWorkerMirroredStrategy(
+                cluster_resolver=cluster_resolver, communication_options=communication_options
+            )
+        except RuntimeError as err:
+            if "Timeout waiting for the cluster" not in str(err):
+                raise
+            raise RuntimeError(
+                f"Not every worker joined within `startup_timeout`={startup_timeout} seconds: a worker "
+                "is not started, or not reachable at its TF_CONFIG address "
+                f"(TF_CONFIG={os.environ.get('TF_CONFIG')!r}). ({err})"
+            ) from None
