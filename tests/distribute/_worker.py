@@ -4,13 +4,13 @@
 
 MODE:
 * ``multi``: one worker of the cluster in ``TF_CONFIG``: trains every
-  configuration of `_models.CONFIGS` under `kt.distribute.multi_worker_strategy`,
-  plus one run with `kt.callbacks.HDF5Checkpoint`; writes
-  ``OUT/worker<index>.npz``.
-* ``reference``: the single-process references: every configuration under the
-  default strategy (one process, same global batch) in ``OUT/single.npz``, and
-  ``adam_dropout`` under a `MirroredStrategy` over ``--replicas`` virtual CPUs
-  (the same per-replica dropout masks as that many workers) in ``OUT/mirrored.npz``.
+  configuration of `_models.CONFIGS` under `kt.distribute.multi_worker_strategy`
+  (``adam`` with `kt.callbacks.HDF5Checkpoint`); writes ``OUT/worker<index>.npz``.
+* ``reference --replicas 1``: every configuration in one process under the
+  default strategy, same global batch: ``OUT/single.npz``.
+* ``reference --replicas N``: ``adam_dropout`` under a `MirroredStrategy` over N
+  virtual CPUs (the same per-replica dropout masks as N workers):
+  ``OUT/mirrored<N>.npz``.
 * ``backup``: one worker training ``adam_dropout`` for ``--epochs`` with
   `kt.distribute.BackupAndRestore`; with ``--stall-at EPOCH`` worker 1 writes
   ``OUT/stalled`` and sleeps in the middle of that epoch (the test kills it there).
@@ -64,23 +64,25 @@ def strategy_from(args):
 def multi(args, out):
     strategy = strategy_from(args)
     index = task_index()
+    checkpoint = kt.callbacks.HDF5Checkpoint(str(out / "ckpt" / "epoch{epoch:02d}.h5"), monitor="loss", keep_last=1, verbose=1)
     results = {}
     for name in _models.CONFIGS:
-        _, results[name] = _models.run(name, strategy.scope())
-    checkpoint = kt.callbacks.HDF5Checkpoint(str(out / "ckpt" / "epoch{epoch:02d}.h5"), monitor="loss", keep_last=1, verbose=1)
-    _, results["checkpointed"] = _models.run("adam", strategy.scope(), callbacks=[checkpoint])
+        callbacks = [checkpoint] if name == "adam" else []
+        _, results[name] = _models.run(name, strategy.scope(), callbacks=callbacks)
     _models.save_results(out / f"worker{index}.npz", results)
     print(f"worker {index} done: replicas {strategy.num_replicas_in_sync}, work-arounds {kt.distribute.installed_work_arounds()}")
 
 
 def reference(args, out):
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas)
-    single = {name: _models.run(name, tf.distribute.get_strategy().scope())[1] for name in _models.CONFIGS}
-    _models.save_results(out / "single.npz", single)
-    mirrored = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(args.replicas)])
-    dropout = _models.run("adam_dropout", mirrored.scope(), batches=_models.batches_after_a_first_pass)[1]
-    _models.save_results(out / "mirrored.npz", {"adam_dropout": dropout})
+    if args.replicas == 1:
+        single = {name: _models.run(name, tf.distribute.get_strategy().scope())[1] for name in _models.CONFIGS}
+        _models.save_results(out / "single.npz", single)
+    else:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas)
+        mirrored = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(args.replicas)])
+        dropout = _models.run("adam_dropout", mirrored.scope(), batches=_models.batches_after_a_first_pass)[1]
+        _models.save_results(out / f"mirrored{args.replicas}.npz", {"adam_dropout": dropout})
     print("reference done")
 
 

@@ -1,0 +1,132 @@
+"""2 and 3 local worker processes under `kt.distribute.multi_worker_strategy` against one process.
+
+Each worker runs `_worker.py multi`: plain Keras `fit`/`evaluate`/`predict` of
+a CNN of kerastools layers (Conv2D, synchronised BatchNormalization,
+MaxPooling2D, Dropout, Softmax) with `kt.Adam`, and with `kt.Momentum` under a
+`kt.schedules.ExponentialDecay`, on the global batch of 48 digits split over
+the workers. The reference is one process with the same global batch (the
+default strategy). With dropout active, one process cannot draw the same masks
+(kerastools's Dropout folds the replica id into its seed, so N replicas draw N
+masks of the per-replica shape); its reference is one process with a
+`MirroredStrategy` over N virtual CPUs, which draws exactly the workers' masks.
+
+Tolerances (float32, unit roundoff u = 2**-24 ~ 6e-8, eps = 2u):
+
+* losses: each epoch's loss is a float32 mean of per-example losses, summed
+  in another grouping (per replica, then all-reduced) than in one process.
+  Recursive summation of n terms is exact to (n - 1) * u relative (Higham,
+  *Accuracy and Stability of Numerical Algorithms*, 4.2); with n = 48 per
+  step, rtol = 48 * eps = 5.7e-6 bounds it with room for the differences the
+  weights carry into later epochs (observed: about 1e-7).
+* weights: each of the 15 steps may round each weight (|w| < 2) differently
+  by one float32 ulp (2**-23 * 2 = 2.4e-7), because the gradient it adds was
+  summed in another order: atol = 15 * 2.4e-7 = 3.6e-6 (observed: <= 3.6e-7).
+  Adam divides by sqrt(v): it normalises a gradient whatever its size, so a
+  weight whose true gradient is exactly zero (a convolution bias followed by
+  batch norm) would move by +-lr per step on float32 noise alone, up to
+  2 * lr * steps = 0.09 apart. The CNN has no such weight (``use_bias=False``
+  before batch norm, as usual), so the same bound holds for Adam; a weight
+  with a real gradient moves by at most lr * (relative noise 48 * eps) more.
+* predictions: softmax outputs of weights within the bound above, through
+  two normalised layers of O(1) gain: atol = 1e-5.
+* the workers hold bit-identical weights (they apply the same all-reduced
+  update; batch-norm statistics are mean-aggregated); evaluation accuracy is
+  equal exactly.
+"""
+
+import h5py
+import numpy as np
+import pytest
+
+import kerastools as kt
+from tests.distribute import _cluster, _models
+
+pytestmark = pytest.mark.slow
+
+EPS32 = float(np.finfo(np.float32).eps)
+STEPS = _models.EPOCHS * (_models.NUM_TRAIN // _models.GLOBAL_BATCH)
+LOSS_RTOL = _models.GLOBAL_BATCH * EPS32
+WEIGHT_ATOL = STEPS * 2 * EPS32  # one ulp of a weight in [1, 2) per step
+PREDICTION_ATOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    out = tmp_path_factory.mktemp("single")
+    _cluster.run_single(out, "reference", "--replicas", 1)
+    return _models.load_results(out / "single.npz")
+
+
+@pytest.fixture(scope="module", params=[2, 3], ids=["2workers", "3workers"])
+def cluster_run(request, tmp_path_factory):
+    n = request.param
+    out = tmp_path_factory.mktemp(f"cluster{n}")
+    workers = _cluster.run_cluster(out, "multi", n)
+    _cluster.run_single(out, "reference", "--replicas", n)
+    return {
+        "n": n,
+        "out": out,
+        "workers": [_models.load_results(out / f"worker{i}.npz") for i in range(n)],
+        "mirrored": _models.load_results(out / f"mirrored{n}.npz"),
+        "logs": [workers.logs(i) for i in range(n)],
+    }
+
+
+def weights(result):
+    return [result[f"weight{i}"] for i in range(len([k for k in result if k.startswith("weight")]))]
+
+
+def assert_equivalent(got, want):
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=LOSS_RTOL, atol=0)
+    assert len(weights(got)) == len(weights(want)) > 0
+    for g, w in zip(weights(got), weights(want)):
+        np.testing.assert_allclose(g, w, rtol=0, atol=WEIGHT_ATOL)
+    np.testing.assert_allclose(got["eval_loss"], want["eval_loss"], rtol=LOSS_RTOL, atol=0)
+    assert got["eval_accuracy"] == want["eval_accuracy"]
+    assert got["predictions"].shape == want["predictions"].shape == (_models.NUM_TEST, 10)
+    np.testing.assert_allclose(got["predictions"], want["predictions"], rtol=0, atol=PREDICTION_ATOL)
+    assert int(got["iterations"]) == int(want["iterations"]) == STEPS
+
+
+def test_work_arounds_were_installed_and_used(cluster_run):
+    for log in cluster_run["logs"]:
+        assert f"replicas {cluster_run['n']}, work-arounds ['symbolic_build_reduces_batch', 'scalar_mean_axis_0']" in log
+
+
+@pytest.mark.parametrize("name", ["adam", "momentum", "adam_dropout"])
+def test_every_worker_ends_with_the_same_weights(cluster_run, name):
+    first = cluster_run["workers"][0][name]
+    for other in cluster_run["workers"][1:]:
+        for a, b in zip(weights(first), weights(other[name])):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(first["loss"], other[name]["loss"])
+        np.testing.assert_array_equal(first["predictions"], other[name]["predictions"])
+
+
+@pytest.mark.parametrize("name", ["adam", "momentum"])
+def test_workers_match_one_process_with_the_same_global_batch(cluster_run, single, name):
+    assert_equivalent(cluster_run["workers"][0][name], single[name])
+
+
+def test_dropout_matches_one_process_drawing_the_same_per_replica_masks(cluster_run, single):
+    got = cluster_run["workers"][0]["adam_dropout"]
+    assert_equivalent(got, cluster_run["mirrored"]["adam_dropout"])
+    # The comparison is not vacuous: the masks are active and differ from the
+    # single-mask run of one replica by far more than the tolerance.
+    assert np.max(np.abs(got["loss"] - single["adam_dropout"]["loss"])) > 100 * LOSS_RTOL * np.max(got["loss"])
+
+
+def test_hdf5_checkpoint_is_written_by_the_chief_only_and_loads_in_one_process(cluster_run):
+    out = cluster_run["out"]
+    files = sorted(p.name for p in (out / "ckpt").iterdir())
+    assert files == [f"epoch{_models.EPOCHS:02d}.h5"], files  # keep_last=1, no temporary left
+    assert "HDF5Checkpoint saved" in cluster_run["logs"][0]
+    for log in cluster_run["logs"][1:]:
+        assert "HDF5Checkpoint" not in log  # the other workers wrote and deleted nothing
+    model = kt.saving.load_model(out / "ckpt" / files[0])
+    final = cluster_run["workers"][0]["adam"]
+    for a, b in zip(model.get_weights(), weights(final)):
+        np.testing.assert_array_equal(a, b)
+    assert int(model.optimizer.iterations.numpy()) == STEPS
+    with h5py.File(out / "ckpt" / files[0], "r") as handle:
+        assert "kerastools" in handle  # the complete training state, not weights only
