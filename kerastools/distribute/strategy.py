@@ -1,12 +1,12 @@
 """`multi_worker_strategy`: a `MultiWorkerMirroredStrategy` under which Keras's `fit` works."""
 
-import contextlib
 import json
 import math
 import os
 
 import tensorflow as tf
-from tensorflow.python.distribute import collective_all_reduce_strategy as _collective
+from tensorflow.python.eager import context
+from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
 
 from kerastools.distribute import _keras_fixes
 
@@ -14,6 +14,8 @@ from kerastools.distribute import _keras_fixes
 # ("evaluator" runs apart and is allowed in the cluster, as TensorFlow allows it).
 _JOBS = ("chief", "worker", "evaluator")
 DEFAULT_STARTUP_TIMEOUT = 300.0
+# `CommunicationOptions` is a factory; this is the class of what it returns.
+_OPTIONS_TYPE = type(tf.distribute.experimental.CommunicationOptions())
 DEFAULT_COLLECTIVE_TIMEOUT = 300.0
 
 
@@ -99,18 +101,31 @@ def _check_timeout(name, value):
     return float(value)
 
 
-@contextlib.contextmanager
-def _startup_timeout(seconds):
-    # TensorFlow waits for every worker with a barrier all-reduce whose timeout
-    # is this class attribute, 0 (forever) by default; it is set for the one
-    # construction and restored, so other strategies keep TensorFlow's value.
-    extended = _collective.CollectiveAllReduceExtended
-    saved = extended._check_health_initial_timeout
-    extended._check_health_initial_timeout = 0 if seconds is None else max(1, math.ceil(seconds))
-    try:
-        yield
-    finally:
-        extended._check_health_initial_timeout = saved
+def _configure_coordination(cluster_resolver, startup_timeout):
+    """Set TensorFlow's coordination service up as `MultiWorkerMirroredStrategy`
+    would, plus a registration timeout.
+
+    With ``TF_CONFIG`` naming several tasks, the strategy's constructor
+    registers every task with a coordination service led by the chief (or
+    worker 0) and waits, by default for ever, until all have registered. The
+    same configuration is made here first (the strategy keeps a configuration
+    that exists), with ``cluster_register_timeout_in_ms`` bounding that wait.
+    """
+    cluster_spec = cluster_resolver.cluster_spec()
+    jobs = [job for job in ("chief", "worker") if job in cluster_spec.jobs]
+    if not jobs or cluster_resolver.task_type not in jobs or context.context().coordination_service is not None:
+        return
+    leader = "chief" if "chief" in jobs else "worker"
+    context.context().configure_coordination_service(
+        service_type="standalone",
+        service_leader=f"/job:{leader}/replica:0/task:0",
+        coordinated_jobs=[
+            coordination_config_pb2.CoordinatedJob(name=job, num_tasks=cluster_spec.num_tasks(job)) for job in jobs
+        ],
+        cluster_register_timeout_in_ms=0 if startup_timeout is None else max(1000, int(startup_timeout * 1000)),
+    )
+    # The timeout bounds the registration only when it is a barrier.
+    context.context().coordination_service.cluster_register_with_barrier = startup_timeout is not None
 
 
 def multi_worker_strategy(cluster_resolver=None, communication_options=None, *, startup_timeout=DEFAULT_STARTUP_TIMEOUT, collective_timeout=DEFAULT_COLLECTIVE_TIMEOUT):
@@ -176,7 +191,7 @@ def multi_worker_strategy(cluster_resolver=None, communication_options=None, *, 
         parse_tf_config(os.environ["TF_CONFIG"])
     if communication_options is None:
         communication_options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
-    elif not isinstance(communication_options, tf.distribute.experimental.CommunicationOptions):
+    elif not isinstance(communication_options, _OPTIONS_TYPE):
         raise TypeError(
             "Argument `communication_options` must be a `tf.distribute.experimental.CommunicationOptions`. "
             f"Received: communication_options={communication_options!r}"
@@ -187,17 +202,20 @@ def multi_worker_strategy(cluster_resolver=None, communication_options=None, *, 
             timeout_seconds=collective_timeout,
             implementation=communication_options.implementation,
         )
+    if cluster_resolver is None:
+        cluster_resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    _configure_coordination(cluster_resolver, startup_timeout)
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(
+            cluster_resolver=cluster_resolver, communication_options=communication_options
+        )
+    except tf.errors.DeadlineExceededError as err:
+        raise RuntimeError(
+            f"Not every worker joined within `startup_timeout`={startup_timeout} seconds: a worker "
+            "is not started, or not reachable at its TF_CONFIG address "
+            f"(TF_CONFIG={os.environ.get('TF_CONFIG')!r}). ({err})"
+        ) from None
+    # After the strategy: the probes must not start TensorFlow's eager context
+    # before the collective ops are configured (they use NumPy, but stay safe).
     _keras_fixes.install()
-    with _startup_timeout(startup_timeout):
-        try:
-            return tf.distribute.MultiWorkerMirroredStrategy(
-                cluster_resolver=cluster_resolver, communication_options=communication_options
-            )
-        except RuntimeError as err:
-            if "Timeout waiting for the cluster" not in str(err):
-                raise
-            raise RuntimeError(
-                f"Not every worker joined within `startup_timeout`={startup_timeout} seconds: a worker "
-                "is not started, or not reachable at its TF_CONFIG address "
-                f"(TF_CONFIG={os.environ.get('TF_CONFIG')!r}). ({err})"
-            ) from None
+    return strategy

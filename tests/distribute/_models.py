@@ -132,3 +132,8 @@ def load_results(path):
             name, key = flat.split("/", 1)
             results.setdefault(name, {})[key] = value
     return results
+
+
+def weights(result):
+    """The ``weight<i>`` arrays of a result, in model order."""
+    return [result[f"weight{i}"] for i in range(sum(key.startswith("weight") for key in result))]

@@ -72,14 +72,11 @@ def cluster_run(request, tmp_path_factory):
     }
 
 
-def weights(result):
-    return [result[f"weight{i}"] for i in range(len([k for k in result if k.startswith("weight")]))]
-
 
 def assert_equivalent(got, want):
     np.testing.assert_allclose(got["loss"], want["loss"], rtol=LOSS_RTOL, atol=0)
-    assert len(weights(got)) == len(weights(want)) > 0
-    for g, w in zip(weights(got), weights(want)):
+    assert len(_models.weights(got)) == len(_models.weights(want)) > 0
+    for g, w in zip(_models.weights(got), _models.weights(want)):
         np.testing.assert_allclose(g, w, rtol=0, atol=WEIGHT_ATOL)
     np.testing.assert_allclose(got["eval_loss"], want["eval_loss"], rtol=LOSS_RTOL, atol=0)
     assert got["eval_accuracy"] == want["eval_accuracy"]
@@ -97,7 +94,7 @@ def test_work_arounds_were_installed_and_used(cluster_run):
 def test_every_worker_ends_with_the_same_weights(cluster_run, name):
     first = cluster_run["workers"][0][name]
     for other in cluster_run["workers"][1:]:
-        for a, b in zip(weights(first), weights(other[name])):
+        for a, b in zip(_models.weights(first), _models.weights(other[name])):
             np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(first["loss"], other[name]["loss"])
         np.testing.assert_array_equal(first["predictions"], other[name]["predictions"])
@@ -125,7 +122,7 @@ def test_hdf5_checkpoint_is_written_by_the_chief_only_and_loads_in_one_process(c
         assert "HDF5Checkpoint" not in log  # the other workers wrote and deleted nothing
     model = kt.saving.load_model(out / "ckpt" / files[0])
     final = cluster_run["workers"][0]["adam"]
-    for a, b in zip(model.get_weights(), weights(final)):
+    for a, b in zip(model.get_weights(), _models.weights(final)):
         np.testing.assert_array_equal(a, b)
     assert int(model.optimizer.iterations.numpy()) == STEPS
     with h5py.File(out / "ckpt" / files[0], "r") as handle:
