@@ -7,6 +7,7 @@
 * `parse_tf_config`: the ``TF_CONFIG`` check it applies.
 * `BackupAndRestore`: Keras's fault-tolerance callback, with only the chief
   writing (atomically) so that a restarted cluster resumes from its last epoch.
+* `sharded_hdf5_dataset`: every worker streams only its share of an HDF5 file.
 * `LocalCluster`: N local worker processes of one script (examples, tests).
 * `WORK_AROUNDS`: the Keras defects worked around, with their upstream issues.
 
@@ -17,6 +18,7 @@ Note:
 
 from kerastools.distribute._keras_fixes import UPSTREAM as WORK_AROUNDS
 from kerastools.distribute.backup import BackupAndRestore
+from kerastools.distribute.data import sharded_hdf5_dataset
 from kerastools.distribute._keras_fixes import installed_work_arounds, needed_work_arounds
 from kerastools.distribute.local import LocalCluster, free_ports, tf_config
 from kerastools.distribute.strategy import multi_worker_strategy, parse_tf_config
@@ -25,6 +27,7 @@ __all__ = [
     "multi_worker_strategy",
     "parse_tf_config",
     "BackupAndRestore",
+    "sharded_hdf5_dataset",
     "LocalCluster",
     "free_ports",
     "tf_config",

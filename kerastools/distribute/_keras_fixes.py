@@ -134,10 +134,15 @@ def _spec_batch(iterator):
     adapter = getattr(iterator, "data_adapter", None)
     if adapter is None:
         return None
-    spec = adapter.get_tf_dataset().element_spec
-    if not all(isinstance(s, tf.TensorSpec) for s in tree.flatten(spec)):
+    # A distributed dataset's spec has one `PerReplicaSpec` per tensor: its
+    # components are the replicas' (equal) specs; take the first.
+    spec = tf.nest.map_structure(
+        lambda s: s if isinstance(s, tf.TensorSpec) else (tf.nest.flatten(s, expand_composites=True) or [None])[0],
+        adapter.get_tf_dataset().element_spec,
+    )
+    if not all(isinstance(s, tf.TensorSpec) for s in tf.nest.flatten(spec)):
         return None
-    return tree.map_structure(lambda s: tf.TensorSpec([None, *s.shape[1:]] if s.shape.rank else [], s.dtype), spec)
+    return tf.nest.map_structure(lambda s: tf.TensorSpec([None, *s.shape[1:]] if s.shape.rank else [], s.dtype), spec)
 
 
 def _fixed_maybe_symbolic_build(original):

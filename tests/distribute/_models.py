@@ -137,3 +137,30 @@ def load_results(path):
 def weights(result):
     """The ``weight<i>`` arrays of a result, in model order."""
     return [result[f"weight{i}"] for i in range(sum(key.startswith("weight") for key in result))]
+
+
+def write_digits_hdf5(path):
+    """The training digits as an HDF5 file with small chunks (several blocks per shard)."""
+    (x, y), _ = digits()
+    kt.data.write_hdf5(path, x=x, y=y, chunks=16)
+
+
+def hdf5_shards_as_one(path, num_shards):
+    """One process's view of `sharded_hdf5_dataset` over `num_shards` workers:
+    global batch j = batch j of shard 0, ..., batch j of shard k-1, concatenated."""
+    shards = [
+        kt.data.hdf5_dataset(path, "x", "y", batch_size=GLOBAL_BATCH // num_shards, seed=SEED, shard=(num_shards, i))
+        for i in range(num_shards)
+    ]
+    return tf.data.Dataset.zip(tuple(shards)).map(lambda *b: tuple(tf.concat(parts, 0) for parts in zip(*b)))
+
+
+def run_hdf5(model_scope, dataset):
+    """Adam on HDF5 batches; returns a dict of NumPy results."""
+    with model_scope:
+        model = build_cnn("adam")
+    history = model.fit(dataset, epochs=EPOCHS, verbose=0)
+    result = {"loss": np.asarray(history.history["loss"], np.float64), "iterations": np.int64(model.optimizer.iterations.numpy())}
+    for i, weight in enumerate(model.get_weights()):
+        result[f"weight{i}"] = np.asarray(weight)
+    return result

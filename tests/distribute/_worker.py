@@ -5,11 +5,13 @@
 MODE:
 * ``multi``: one worker of the cluster in ``TF_CONFIG``: trains every
   configuration of `_models.CONFIGS` under `kt.distribute.multi_worker_strategy`
-  (``adam`` with `kt.callbacks.HDF5Checkpoint`); writes ``OUT/worker<index>.npz``.
+  (``adam`` with `kt.callbacks.HDF5Checkpoint`), and Adam on ``OUT/digits.h5``
+  through `kt.distribute.sharded_hdf5_dataset`; writes ``OUT/worker<index>.npz``.
 * ``reference --replicas 1``: every configuration in one process under the
   default strategy, same global batch: ``OUT/single.npz``.
 * ``reference --replicas N``: ``adam_dropout`` under a `MirroredStrategy` over N
-  virtual CPUs (the same per-replica dropout masks as N workers):
+  virtual CPUs (the same per-replica dropout masks as N workers), and Adam in
+  one process on the N HDF5 shards combined as the workers combine them:
   ``OUT/mirrored<N>.npz``.
 * ``backup``: one worker training ``adam_dropout`` for ``--epochs`` with
   `kt.distribute.BackupAndRestore`; with ``--stall-at EPOCH`` worker 1 writes
@@ -69,6 +71,8 @@ def multi(args, out):
     for name in _models.CONFIGS:
         callbacks = [checkpoint] if name == "adam" else []
         _, results[name] = _models.run(name, strategy.scope(), callbacks=callbacks)
+    train = kt.distribute.sharded_hdf5_dataset(strategy, out / "digits.h5", "x", "y", _models.GLOBAL_BATCH, seed=_models.SEED)
+    results["hdf5"] = _models.run_hdf5(strategy.scope(), train)
     _models.save_results(out / f"worker{index}.npz", results)
     print(f"worker {index} done: replicas {strategy.num_replicas_in_sync}, work-arounds {kt.distribute.installed_work_arounds()}")
 
@@ -82,7 +86,8 @@ def reference(args, out):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas)
         mirrored = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(args.replicas)])
         dropout = _models.run("adam_dropout", mirrored.scope(), batches=_models.batches_after_a_first_pass)[1]
-        _models.save_results(out / f"mirrored{args.replicas}.npz", {"adam_dropout": dropout})
+        hdf5 = _models.run_hdf5(tf.distribute.get_strategy().scope(), _models.hdf5_shards_as_one(out / "digits.h5", args.replicas))
+        _models.save_results(out / f"mirrored{args.replicas}.npz", {"adam_dropout": dropout, "hdf5": hdf5})
     print("reference done")
 
 

@@ -61,6 +61,7 @@ def single(tmp_path_factory):
 def cluster_run(request, tmp_path_factory):
     n = request.param
     out = tmp_path_factory.mktemp(f"cluster{n}")
+    _models.write_digits_hdf5(out / "digits.h5")
     workers = _cluster.run_cluster(out, "multi", n)
     _cluster.run_single(out, "reference", "--replicas", n)
     return {
@@ -127,3 +128,17 @@ def test_hdf5_checkpoint_is_written_by_the_chief_only_and_loads_in_one_process(c
     assert int(model.optimizer.iterations.numpy()) == STEPS
     with h5py.File(out / "ckpt" / files[0], "r") as handle:
         assert "kerastools" in handle  # the complete training state, not weights only
+
+
+def test_sharded_hdf5_matches_one_process_reading_the_shards_the_same_way(cluster_run):
+    # Each worker streamed only its rows of digits.h5 (tests/distribute/test_data.py
+    # pins which); one process combining the N shards' batches step by step
+    # sees the same global batches.
+    got, want = cluster_run["workers"][0]["hdf5"], cluster_run["mirrored"]["hdf5"]
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=LOSS_RTOL, atol=0)
+    for g, w in zip(_models.weights(got), _models.weights(want)):
+        np.testing.assert_allclose(g, w, rtol=0, atol=WEIGHT_ATOL)
+    assert int(got["iterations"]) == int(want["iterations"]) == STEPS
+    for other in cluster_run["workers"][1:]:
+        for a, b in zip(_models.weights(got), _models.weights(other["hdf5"])):
+            np.testing.assert_array_equal(a, b)
