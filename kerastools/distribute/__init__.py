@@ -12,8 +12,13 @@
 * `WORK_AROUNDS`: the Keras defects worked around, with their upstream issues.
 
 Note:
-    `kerastools.distribute._keras_fixes` is the only module of kerastools that
-    touches Keras internals (``keras.src``); see its docstring.
+    This package is the one place of kerastools allowed to touch Keras
+    internals: `kerastools.distribute._keras_fixes` wraps two private
+    functions of Keras's TensorFlow trainer (the only import of Keras's
+    private package in the library; see its docstring), and `BackupAndRestore`
+    sets the model's initial epoch as Keras's own BackupAndRestore does.
+    `multi_worker_strategy` configures TensorFlow's coordination service
+    through ``tensorflow.python.eager.context`` to bound the start-up wait.
 """
 
 from kerastools.distribute._keras_fixes import UPSTREAM as WORK_AROUNDS

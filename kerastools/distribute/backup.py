@@ -4,6 +4,7 @@ import os
 
 import keras
 
+from kerastools._registry import register
 from kerastools._validation import check_bool
 from kerastools.saving import _model_files
 from kerastools.saving._checkpoint_files import read_record
@@ -18,6 +19,7 @@ def is_chief(model):
     return strategy is None or bool(strategy.extended.should_checkpoint)
 
 
+@register
 class BackupAndRestore(keras.callbacks.Callback):
     """Back up the training state every epoch; a restarted `fit` continues from it.
 
@@ -64,6 +66,9 @@ class BackupAndRestore(keras.callbacks.Callback):
             raise ValueError(f"Argument `backup_dir` is a file, not a folder. Received: backup_dir={self.backup_dir!r}")
         self.delete_backup = check_bool("delete_backup", delete_backup)
         self.path = os.path.join(self.backup_dir, BACKUP_NAME)
+
+    def get_config(self):
+        return {"backup_dir": self.backup_dir, "delete_backup": self.delete_backup}
 
     def latest_epoch(self):
         """The number of epochs the backup completed (0 without a backup)."""

@@ -107,3 +107,12 @@ def test_backup_dir_must_not_be_a_file(tmp_path):
 def test_delete_backup_must_be_a_bool(tmp_path):
     with pytest.raises((TypeError, ValueError), match="delete_backup"):
         kt.distribute.BackupAndRestore(tmp_path, delete_backup="yes")
+
+
+def test_registered_and_its_config_rebuilds_it(tmp_path):
+    from tests.conformance import assert_registered
+
+    assert_registered(kt.distribute.BackupAndRestore)
+    callback = kt.distribute.BackupAndRestore(tmp_path, delete_backup=False)
+    assert callback.get_config() == {"backup_dir": str(tmp_path), "delete_backup": False}
+    assert kt.distribute.BackupAndRestore(**callback.get_config()).get_config() == callback.get_config()
