@@ -16,7 +16,8 @@ The global batch is split over the workers (auto-shard policy DATA), the
 gradients are all-reduced every step, so every worker ends with the same
 weights, and these equal the weights of one process trained on the same global
 batches, up to float32 summation order (the script checks both and stops with
-an error otherwise). The CNN has no dropout: kerastools's Dropout draws one
+an error otherwise: losses within GLOBAL_BATCH * eps relative, weights within
+1 % of the distance Adam can move a weight, see the comment in `main`). The CNN has no dropout: kerastools's Dropout draws one
 mask per replica, which one process cannot reproduce (see the guide
 docs/guides/distributed.md).
 
@@ -42,6 +43,7 @@ FIGURES = ("multi_worker_loss.png",)
 SEED = 0
 GLOBAL_BATCH = 120  # divisible by 1 to 6 workers: equal shares per replica
 EPS32 = float(np.finfo(np.float32).eps)
+LR = 3e-3
 
 
 def configure(parser):
@@ -83,7 +85,7 @@ def build_model():
             kt.layers.Softmax(),
         ]
     )
-    model.compile(optimizer=kt.Adam(learning_rate=3e-3), loss=keras.losses.SparseCategoricalCrossentropy())
+    model.compile(optimizer=kt.Adam(learning_rate=LR), loss=keras.losses.SparseCategoricalCrossentropy())
     return model
 
 
@@ -159,11 +161,18 @@ def main(argv=None):
     )
     weight_diff = max(float(np.max(np.abs(a - b))) for a, b in zip(first_weights, single_weights))
     loss_diff = float(np.max(np.abs(first_loss - single_loss) / single_loss))
-    # Float32 summation in another order: per step at most one ulp of a weight
-    # in [1, 2) (2 * eps); losses to n * eps relative for n = GLOBAL_BATCH terms.
-    weight_tol, loss_tol = steps * 2 * EPS32, GLOBAL_BATCH * EPS32
+    # Losses: float32 sums of GLOBAL_BATCH terms in another grouping differ by
+    # at most GLOBAL_BATCH * eps relative. Weights: Adam moves each weight by
+    # about LR per step whatever the gradient's size, so where a gradient
+    # component is a near-cancelling sum its float32 rounding (which depends on
+    # the summation order) can change that step by a visible fraction. A real
+    # disagreement (other batches, a missing all-reduce, per-worker batch-norm
+    # statistics) changes the steps themselves; rounding changes them by far
+    # less than 1 % of the LR * steps a weight can move.
+    weight_tol, loss_tol = 0.01 * LR * steps, GLOBAL_BATCH * EPS32
     print(f"every worker ends with the same weights (bit for bit): {identical}")
-    print(f"workers vs one process: max |weight difference| {weight_diff:.2e} (bound {weight_tol:.1e}), "
+    print(f"workers vs one process: max |weight difference| {weight_diff:.2e} "
+          f"({weight_diff / (LR * steps):.2%} of the most Adam can move a weight, bound 1 %), "
           f"max relative loss difference {loss_diff:.2e} (bound {loss_tol:.1e})")
     print(f"final loss: workers {first_loss[-1]:.6f}, one process {single_loss[-1]:.6f}")
     plot(args, results, single_loss)
