@@ -40,6 +40,8 @@ import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# This checkout's kerastools, also when another one is installed.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 GLOBAL_BATCH = 96
 STACKS = ("keras", "kerastools")

@@ -146,9 +146,10 @@ def multi_worker_strategy(cluster_resolver=None, communication_options=None, *, 
     (summed, with Keras scaling each replica's loss by ``1 / replicas``) and
     every worker applies the same update, so the weights stay identical.
 
-    Before the strategy is created, the Keras work-arounds this Keras version
-    needs are installed (see `kerastools.distribute.WORK_AROUNDS`); they act only
-    under collective all-reduce across workers.
+    Once the strategy exists, the Keras work-arounds this Keras version needs
+    are installed for the process (see `kerastools.distribute.WORK_AROUNDS`);
+    they act only under collective all-reduce across workers, so other
+    strategies and single-process training are unchanged.
 
     Args:
         cluster_resolver: passed on to `MultiWorkerMirroredStrategy`; `None`

@@ -18,8 +18,10 @@ GLOBAL_BATCH = 48  # divisible by 1, 2 and 3 workers: every replica gets an equa
 NUM_TRAIN = 240  # 5 full global batches per epoch: no partial batch
 NUM_TEST = 96
 EPOCHS = 3
-# (name, optimizer factory, keep_prob): the configurations every run trains.
-CONFIGS = ("adam", "momentum", "adam_dropout")
+# The configurations every run trains: kerastools layers with kt.Adam, with
+# kt.Momentum under a kerastools schedule, with dropout active; and the same
+# CNN of Keras's built-in layers with keras.optimizers.Adam.
+CONFIGS = ("adam", "momentum", "adam_dropout", "keras_builtin")
 
 
 def digits():
@@ -40,6 +42,29 @@ def optimizer(name):
     return kt.Momentum(learning_rate=schedule, beta=0.9)
 
 
+def build_keras_cnn():
+    """The same CNN of Keras's built-in layers (no dropout), with Keras's Adam."""
+    keras.utils.set_random_seed(SEED)
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(8, 3, padding="same", use_bias=False, kernel_initializer=keras.initializers.HeNormal(seed=1)),
+            keras.layers.BatchNormalization(synchronized=True),
+            keras.layers.ReLU(),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, kernel_initializer=keras.initializers.GlorotNormal(seed=3)),
+            keras.layers.Softmax(),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=3e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
 def build_cnn(name):
     """The CNN of kerastools layers, compiled with the configuration's optimizer.
 
@@ -47,6 +72,8 @@ def build_cnn(name):
     (keep_prob 0.8) only in ``adam_dropout``; elsewhere keep_prob is 1 so that
     the run is comparable with one process drawing one mask for the global batch.
     """
+    if name == "keras_builtin":
+        return build_keras_cnn()
     keras.utils.set_random_seed(SEED)
     keep_prob = 0.8 if name.endswith("dropout") else 1.0
     model = keras.Sequential(

@@ -3,8 +3,9 @@
 Each worker runs `_worker.py multi`: plain Keras `fit`/`evaluate`/`predict` of
 a CNN of kerastools layers (Conv2D, synchronised BatchNormalization,
 MaxPooling2D, Dropout, Softmax) with `kt.Adam`, and with `kt.Momentum` under a
-`kt.schedules.ExponentialDecay`, on the global batch of 48 digits split over
-the workers. The reference is one process with the same global batch (the
+`kt.schedules.ExponentialDecay`, and the same CNN of Keras's built-in layers
+with `keras.optimizers.Adam`, on the global batch of 48 digits split over the
+workers. The reference is one process with the same global batch (the
 default strategy). With dropout active, one process cannot draw the same masks
 (kerastools's Dropout folds the replica id into its seed, so N replicas draw N
 masks of the per-replica shape); its reference is one process with a
@@ -80,6 +81,12 @@ def cluster_run(request, tmp_path_factory):
 
 
 def assert_equivalent(got, want):
+    # The figures, for the report (shown with `pytest -s`).
+    loss = np.max(np.abs(got["loss"] - want["loss"]) / np.abs(want["loss"]))
+    weight = max(np.max(np.abs(g - w)) for g, w in zip(_models.weights(got), _models.weights(want)))
+    prediction = np.max(np.abs(got["predictions"] - want["predictions"]))
+    print(f"\n  max relative loss difference {loss:.2e}, max |weight difference| {weight:.2e}, "
+          f"max |prediction difference| {prediction:.2e}, eval loss {float(got['eval_loss']):.7f} vs {float(want['eval_loss']):.7f}")
     np.testing.assert_allclose(got["loss"], want["loss"], rtol=LOSS_RTOL, atol=0)
     assert len(_models.weights(got)) == len(_models.weights(want)) > 0
     for g, w in zip(_models.weights(got), _models.weights(want)):
@@ -96,7 +103,7 @@ def test_work_arounds_were_installed_and_used(cluster_run):
         assert f"replicas {cluster_run['n']}, work-arounds ['symbolic_build_reduces_batch', 'scalar_mean_axis_0']" in log
 
 
-@pytest.mark.parametrize("name", ["adam", "momentum", "adam_dropout"])
+@pytest.mark.parametrize("name", _models.CONFIGS)
 def test_every_worker_ends_with_the_same_weights(cluster_run, name):
     first = cluster_run["workers"][0][name]
     for other in cluster_run["workers"][1:]:
@@ -106,7 +113,7 @@ def test_every_worker_ends_with_the_same_weights(cluster_run, name):
         np.testing.assert_array_equal(first["predictions"], other[name]["predictions"])
 
 
-@pytest.mark.parametrize("name", ["adam", "momentum"])
+@pytest.mark.parametrize("name", ["adam", "momentum", "keras_builtin"])
 def test_workers_match_one_process_with_the_same_global_batch(cluster_run, single, name):
     assert_equivalent(cluster_run["workers"][0][name], single[name])
 
