@@ -3,15 +3,18 @@
     python _worker.py OUT MODE [options]
 
 MODE:
-* ``multi``: one worker of the cluster in ``TF_CONFIG``: trains every
-  configuration of `_models.CONFIGS` under `kt.distribute.multi_worker_strategy`
-  (``adam`` with `kt.callbacks.HDF5Checkpoint`), and Adam on ``OUT/digits.h5``
-  through `kt.distribute.sharded_hdf5_dataset`; writes ``OUT/worker<index>.npz``.
+* ``multi``: one worker of the cluster in ``TF_CONFIG``: trains
+  `_models.CORE_CONFIGS` (with ``--extended``: `_models.CONFIGS`) under
+  `kt.distribute.multi_worker_strategy`
+  (``adam`` with `kt.callbacks.HDF5Checkpoint`), and with ``--extended`` Adam
+  on ``OUT/digits.h5`` through `kt.distribute.sharded_hdf5_dataset`; writes
+  ``OUT/worker<index>.npz``.
 * ``reference --replicas 1``: every configuration in one process under the
   default strategy, same global batch: ``OUT/single.npz``.
 * ``reference --replicas N``: ``adam_dropout`` under a `MirroredStrategy` over N
-  virtual CPUs (the same per-replica dropout masks as N workers), and Adam in
-  one process on the N HDF5 shards combined as the workers combine them:
+  virtual CPUs (the same per-replica dropout masks as N workers), and with
+  ``--extended`` Adam in one process on the N HDF5 shards combined as the
+  workers combine them:
   ``OUT/mirrored<N>.npz``.
 * ``backup``: one worker training ``adam_dropout`` for ``--epochs`` with
   `kt.distribute.BackupAndRestore`; with ``--stall-at EPOCH`` worker 1 writes
@@ -68,11 +71,12 @@ def multi(args, out):
     index = task_index()
     checkpoint = kt.callbacks.HDF5Checkpoint(str(out / "ckpt" / "epoch{epoch:02d}.h5"), monitor="loss", keep_last=1, verbose=1)
     results = {}
-    for name in _models.CONFIGS:
+    for name in _models.CONFIGS if args.extended else _models.CORE_CONFIGS:
         callbacks = [checkpoint] if name == "adam" else []
         _, results[name] = _models.run(name, strategy.scope(), callbacks=callbacks)
-    train = kt.distribute.sharded_hdf5_dataset(strategy, out / "digits.h5", "x", "y", _models.GLOBAL_BATCH, seed=_models.SEED)
-    results["hdf5"] = _models.run_hdf5(strategy.scope(), train)
+    if args.extended:
+        train = kt.distribute.sharded_hdf5_dataset(strategy, out / "digits.h5", "x", "y", _models.GLOBAL_BATCH, seed=_models.SEED)
+        results["hdf5"] = _models.run_hdf5(strategy.scope(), train)
     _models.save_results(out / f"worker{index}.npz", results)
     print(f"worker {index} done: replicas {strategy.num_replicas_in_sync}, work-arounds {kt.distribute.installed_work_arounds()}")
 
@@ -86,8 +90,11 @@ def reference(args, out):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas)
         mirrored = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(args.replicas)])
         dropout = _models.run("adam_dropout", mirrored.scope(), batches=_models.batches_after_a_first_pass)[1]
-        hdf5 = _models.run_hdf5(tf.distribute.get_strategy().scope(), _models.hdf5_shards_as_one(out / "digits.h5", args.replicas))
-        _models.save_results(out / f"mirrored{args.replicas}.npz", {"adam_dropout": dropout, "hdf5": hdf5})
+        results = {"adam_dropout": dropout}
+        if args.extended:
+            combined = _models.hdf5_shards_as_one(out / "digits.h5", args.replicas)
+            results["hdf5"] = _models.run_hdf5(tf.distribute.get_strategy().scope(), combined)
+        _models.save_results(out / f"mirrored{args.replicas}.npz", results)
     print("reference done")
 
 
@@ -128,6 +135,7 @@ def main(argv=None):
     parser.add_argument("out")
     parser.add_argument("mode", choices=("multi", "reference", "backup", "fault"))
     parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--extended", action="store_true", help="multi/reference: also Keras built-ins and sharded HDF5")
     parser.add_argument("--epochs", type=int, default=_models.EPOCHS)
     parser.add_argument("--stall-at", type=int, default=None)
     parser.add_argument("--startup-timeout", type=float, default=120.0)
