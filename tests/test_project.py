@@ -54,8 +54,11 @@ def test_every_public_class_is_registered_under_the_package():
 
 
 def test_no_private_keras_imports():
+    # The one exception: kerastools.distribute's work-arounds for Keras defects.
+    allowed = {ROOT / "kerastools" / "distribute" / "_keras_fixes.py"}
     for path in (ROOT / "kerastools").rglob("*.py"):
-        assert "keras.src" not in path.read_text(), path
+        if path not in allowed:
+            assert "keras.src" not in path.read_text(), path
 
 
 def test_demo_trains_saves_reloads_and_evaluates(tmp_path, monkeypatch):

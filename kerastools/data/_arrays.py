@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerastools.data._sharding import DATA_SHARDING
 from kerastools._validation import check_bool, check_int, check_number, check_seed
 
 
@@ -257,7 +258,9 @@ def _dataset(x, y, batch_size, order_for, initial_epoch):
 
     dataset = tf.data.Dataset.zip((index_batches, tensors)).map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(len(x) / batch_size)))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    # Auto-shard policy DATA: under a multi-worker strategy each worker keeps
+    # its slice of every global batch (see `_sharding`).
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(DATA_SHARDING)
 
 
 def fit_normalizer(train_x, *, axis=-1):

@@ -20,6 +20,7 @@ import tensorflow as tf
 from kerastools import _atomic
 from kerastools.data import _hdf5_changes
 from kerastools._validation import check_bool, check_choice, check_int, check_seed
+from kerastools.data._sharding import DATA_SHARDING, NO_SHARDING, shard_rows
 
 # Auto chunks hold about 1 MiB of rows: large enough for efficient reads and
 # compression, small enough to shuffle at a fine grain.
@@ -152,7 +153,7 @@ def _open_checked(path, x_key, y_key):
     return path, specs
 
 
-def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=None, shuffle_buffer=None, drop_remainder=False, initial_epoch=0):
+def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=None, shuffle_buffer=None, drop_remainder=False, initial_epoch=0, shard=None):
     """Stream `x` (and `y`) from an HDF5 file into a `tf.data.Dataset` of batches.
 
     The file is never loaded whole: rows are read in chunk-aligned blocks, at
@@ -175,6 +176,15 @@ def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=N
             more memory. Defaults to about 32 MiB of inputs (at least one batch).
         drop_remainder: drop the final partial batch. Defaults to `False`.
         initial_epoch: the epoch the first pass stands for. Defaults to `0`.
+        shard: read only one worker's share of the rows: a ``(num_shards,
+            index)`` pair or the `tf.distribute.InputContext` that
+            ``strategy.distribute_datasets_from_function`` passes (see
+            `kerastools.distribute.sharded_hdf5_dataset`). Shard ``i`` of ``k``
+            reads rows ``[i * s, (i + 1) * s)``, ``s = n // k`` (the last
+            ``n % k`` rows are read by none); `batch_size` is then the
+            per-replica batch. Without it, the dataset's auto-shard policy is
+            DATA: under a multi-worker strategy each worker reads the whole
+            file and keeps its slice of each (global) batch. Defaults to `None`.
 
     Returns:
         A `tf.data.Dataset` of `(x_batch, y_batch)` or `x_batch`, with known
@@ -228,7 +238,7 @@ def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=N
     check_bool("drop_remainder", drop_remainder)
     initial_epoch = check_int("initial_epoch", initial_epoch, low=0)
     x_shape, x_dtype, x_chunks = specs[x_key]
-    n = x_shape[0]
+    row0, n = shard_rows(shard, x_shape[0])
     row_bytes = _row_bytes(x_shape, x_dtype)
     block = x_chunks[0] if x_chunks else max(1, _CHUNK_BYTES // row_bytes)
     if shuffle_buffer is None:
@@ -241,7 +251,7 @@ def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=N
     def read_window(sources, group, carry):
         # One buffer per key, filled in place by `read_direct`: no per-block
         # temporaries, so the window is the only large allocation.
-        sizes = [min(block, n - b) for b in group]
+        sizes = [min(block, row0 + n - b) for b in group]
         window = []
         for source, rest in zip(sources, carry):
             buffer = np.empty((len(rest) + sum(sizes), *source.shape[1:]), source.dtype)
@@ -256,7 +266,7 @@ def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=N
     def generate():
         epoch = next(epochs)
         rng = np.random.default_rng(None if seed is None else (seed, epoch)) if shuffle else None
-        starts = np.arange(0, n, block)
+        starts = np.arange(row0, row0 + n, block)
         if rng is not None:
             starts = rng.permutation(starts)
         carry = [np.empty((0, *specs[k][0][1:]), specs[k][1]) for k in keys]
@@ -299,4 +309,5 @@ def hdf5_dataset(path, x_key, y_key=None, batch_size=64, *, shuffle=True, seed=N
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
     # A fixed prefetch of about one slab keeps memory bounded; AUTOTUNE may buffer
     # up to half the RAM when reading outpaces training.
-    return dataset.prefetch(max(2, slab // batch_size))
+    dataset = dataset.prefetch(max(2, slab // batch_size))
+    return dataset.with_options(DATA_SHARDING if shard is None else NO_SHARDING)

@@ -288,8 +288,15 @@ class HDF5Checkpoint(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._started = False
 
+    def _writes(self):
+        # A multi-worker tf.distribute run: every worker holds the same weights
+        # and runs this callback; only the chief scans, writes and prunes, so the
+        # workers never race on the same files.
+        strategy = getattr(self.model, "distribute_strategy", None)
+        return strategy is None or strategy.extended.should_checkpoint
+
     def on_epoch_begin(self, epoch, logs=None):
-        if not self._started:
+        if not self._started and self._writes():
             self._start(epoch)
 
     def _start(self, initial_epoch):
@@ -339,6 +346,8 @@ class HDF5Checkpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self._every:
+            return
+        if not self._writes():
             return
         if not self._started:
             self._start(epoch)
