@@ -21,6 +21,7 @@ import numpy as np
 from keras import ops
 
 from kerastools._validation import check_bool, check_int, check_number
+from kerastools.optimizers import _tf_kernels
 
 # The kernels compute ``1 - beta`` in the variable's dtype; in bfloat16 the default
 # beta_2 = 0.999 rounds to 1 and Adam would stop updating its second moment, and
@@ -111,13 +112,18 @@ def _optional_positive(name, value):
 class FusedOptimizer(keras.optimizers.Optimizer):
     """Base class: validates Keras's base arguments and routes each update.
 
-    Subclasses implement `build`, `_fused_update`, `_portable_update` and
-    `get_config`, call `_check_fused` at the end of `__init__`, and may override
-    `_has_fused_kernel` (whether the chosen convention has a kernel), `_under_xla`
-    (what to run inside XLA), `_convention` (for messages) and `_sparse_update`
-    (row-wise updates for `tf.IndexedSlices` gradients where they equal the dense
-    update).
+    Subclasses implement `_build_slots` (their slot variables), `_fused_update`
+    and `_portable_update`, list their own constructor arguments in
+    `_hyperparameters` (for `get_config`), call `_check_fused` at the end of
+    `__init__`, and may override `_has_fused_kernel` (whether the chosen
+    convention has a kernel), `_under_xla` (what to run inside XLA), `_convention`
+    (for messages) and `_sparse_update` (row-wise updates for `tf.IndexedSlices`
+    gradients where they equal the dense update).
     """
+
+    # The subclass's own constructor arguments, stored as attributes of the same
+    # names; `get_config` adds them, in this order, after Keras's and `fused`.
+    _hyperparameters = ()
 
     def __init__(
         self,
@@ -218,6 +224,9 @@ class FusedOptimizer(keras.optimizers.Optimizer):
         """How `_check_fused` names the configuration in its message."""
         return type(self).__name__
 
+    def _build_slots(self, variables):
+        """Create this optimizer's slot variables (called once, by `build`)."""
+
     def _fused_update(self, gradient, variable, learning_rate):
         raise NotImplementedError
 
@@ -232,11 +241,14 @@ class FusedOptimizer(keras.optimizers.Optimizer):
     # ------------------------------------------------------------- dtype guard
 
     def build(self, variables):
-        """Create the state; with `use_ema`, refuse non-floating variables first
-        (the moving average is written into every variable, gradient or not)."""
+        """Create the state once; with `use_ema`, refuse non-floating variables
+        first (the moving average is written into every variable, gradient or not)."""
+        if self.built:
+            return
         if self.use_ema:
             check_floating(variables)
         super().build(variables)
+        self._build_slots(variables)
 
     def apply(self, grads, trainable_variables=None):
         """Keras's `apply`, refusing non-floating variables before any write.
@@ -271,8 +283,6 @@ class FusedOptimizer(keras.optimizers.Optimizer):
                     f"{variable.name!r} is {dtype}. Received: fused=True"
                 )
             return False
-        from kerastools.optimizers import _tf_kernels
-
         if not _tf_kernels.in_xla_context():
             return True
         choice = self._under_xla()
@@ -292,8 +302,6 @@ class FusedOptimizer(keras.optimizers.Optimizer):
             learning_rate = ops.cast(learning_rate, variable.dtype)
         fused = self._uses_fused_kernel(variable)
         if keras.backend.backend() == "tensorflow":
-            from kerastools.optimizers import _tf_kernels
-
             if _tf_kernels.is_indexed_slices(gradient):
                 gradient = _tf_kernels.cast_slices(gradient, variable.dtype)
                 # Row-wise updates only where they equal the dense update; every
@@ -319,6 +327,7 @@ class FusedOptimizer(keras.optimizers.Optimizer):
     def get_config(self):
         config = super().get_config()
         config["fused"] = self.fused
+        config.update({name: getattr(self, name) for name in self._hyperparameters})
         return config
 
     @classmethod

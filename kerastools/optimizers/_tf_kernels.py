@@ -1,7 +1,7 @@
 """TensorFlow's fused training kernels, called on the resource handles of Keras
 variables, and the handling of `tf.IndexedSlices` gradients.
 
-Imported only on the TensorFlow backend. A Keras variable on that backend
+Called only on the TensorFlow backend. A Keras variable on that backend
 exposes its `tf.Variable`'s resource handle as ``.handle``; inside the
 ``tf.distribute`` update that Keras runs for each device, the handle of a
 mirrored slot variable is the one of that device's copy, so the same calls work

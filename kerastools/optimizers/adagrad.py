@@ -4,12 +4,15 @@ from keras import ops
 
 from kerastools._registry import register
 from kerastools._validation import check_choice, check_number
+from kerastools.optimizers import _tf_kernels
 from kerastools.optimizers._base import FusedOptimizer, check_epsilon, constant, filled_with
+from kerastools.optimizers._docs import fill_shared_args
 
 _PLACEMENTS = ("inside", "outside")
 
 
 @register
+@fill_shared_args
 class Adagrad(FusedOptimizer):
     """Adagrad: divide each coordinate's step by the root of its summed squared gradients.
 
@@ -20,19 +23,13 @@ class Adagrad(FusedOptimizer):
         w = w - learning_rate * g / (sqrt(h) + epsilon)    # epsilon_placement="outside"
 
     Args:
-        learning_rate: a float >= 0, a
-            `keras.optimizers.schedules.LearningRateSchedule` or a callable
-            returning the rate. Defaults to `0.001`.
+        {{learning_rate}}
         initial_accumulator_value: the starting value of ``h``, >= 0. Defaults to `0.1`.
-        epsilon: the small constant ``epsilon``, > 0. Defaults to `1e-7`.
+        {{epsilon}}
         epsilon_placement: ``"inside"`` or ``"outside"`` the square root (see the
             note). Defaults to `"inside"`.
-        fused: `None` uses TensorFlow's fused kernels where they apply, `True`
-            requires them, `False` always uses the `keras.ops` path. Defaults to `None`.
-        **kwargs: Keras's base optimizer arguments (`weight_decay`, `clipnorm`,
-            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
-            `ema_overwrite_frequency`, `loss_scale_factor`,
-            `gradient_accumulation_steps`, `name`).
+        {{fused}}
+        {{base_optimizer_keyword_args}}
 
     Example:
 
@@ -65,6 +62,8 @@ class Adagrad(FusedOptimizer):
         Duchi, Hazan & Singer, 2011, https://jmlr.org/papers/v12/duchi11a.html
     """
 
+    _hyperparameters = ("initial_accumulator_value", "epsilon", "epsilon_placement")
+
     def __init__(
         self,
         learning_rate=0.001,
@@ -85,18 +84,13 @@ class Adagrad(FusedOptimizer):
     def _inside(self):
         return self.epsilon_placement == "inside"
 
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
+    def _build_slots(self, variables):
         start = self.initial_accumulator_value + (self.epsilon if self._inside() else 0.0)
         self._accumulators = self.add_optimizer_variables(
             variables, "accumulator", initializer=filled_with(start)
         )
 
     def _fused_update(self, gradient, variable, learning_rate):
-        from kerastools.optimizers import _tf_kernels
-
         accumulator = self._slot(self._accumulators, variable)
         if self._inside():
             _tf_kernels.adagrad(variable, accumulator, learning_rate, gradient)
@@ -108,8 +102,6 @@ class Adagrad(FusedOptimizer):
         return root if self._inside() else ops.add(root, constant(self.epsilon, dtype))
 
     def _sparse_update(self, gradient, variable, learning_rate):
-        from kerastools.optimizers import _tf_kernels
-
         accumulator = self._slot(self._accumulators, variable)
         values, indices = _tf_kernels.unique_rows(gradient)
         rows = _tf_kernels.gather(accumulator, indices) + values * values
@@ -128,14 +120,3 @@ class Adagrad(FusedOptimizer):
                 self._denominator(accumulator, variable.dtype),
             ),
         )
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon,
-                "epsilon_placement": self.epsilon_placement,
-            }
-        )
-        return config

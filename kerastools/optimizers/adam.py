@@ -4,6 +4,7 @@ from keras import ops
 
 from kerastools._registry import register
 from kerastools._validation import check_bool, check_choice, check_number
+from kerastools.optimizers import _tf_kernels
 from kerastools.optimizers._base import (
     FusedOptimizer,
     check_epsilon,
@@ -11,11 +12,13 @@ from kerastools.optimizers._base import (
     constant,
     rounding_ratio,
 )
+from kerastools.optimizers._docs import fill_shared_args
 
 _PLACEMENTS = ("hat", "outside", "inside")
 
 
 @register
+@fill_shared_args
 class Adam(FusedOptimizer):
     """Adam: momentum on the gradient, RMSprop on its square, both bias-corrected.
 
@@ -34,21 +37,15 @@ class Adam(FusedOptimizer):
         w = w - learning_rate * m_hat / sqrt(v_hat + epsilon)
 
     Args:
-        learning_rate: a float >= 0, a
-            `keras.optimizers.schedules.LearningRateSchedule` or a callable
-            returning the rate. Defaults to `0.001`.
+        {{learning_rate}}
         beta_1: decay of the first moment ``m``, in [0, 1). Defaults to `0.9`.
         beta_2: decay of the second moment ``v``, in [0, 1). Defaults to `0.999`.
-        epsilon: the small constant ``epsilon``, > 0. Defaults to `1e-7`.
+        {{epsilon}}
         amsgrad: use the running maximum of ``v`` (AMSGrad). Defaults to `False`.
         epsilon_placement: ``"hat"``, ``"outside"`` or ``"inside"`` (see the
             note). Defaults to `"hat"`.
-        fused: `None` uses TensorFlow's fused kernel where it applies, `True`
-            requires it, `False` always uses the `keras.ops` path. Defaults to `None`.
-        **kwargs: Keras's base optimizer arguments (`weight_decay`, `clipnorm`,
-            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
-            `ema_overwrite_frequency`, `loss_scale_factor`,
-            `gradient_accumulation_steps`, `name`).
+        {{fused}}
+        {{base_optimizer_keyword_args}}
 
     Example:
 
@@ -84,6 +81,8 @@ class Adam(FusedOptimizer):
         Reddi, Kale & Kumar, 2018 (AMSGrad), https://openreview.net/forum?id=ryQu7f-RZ
     """
 
+    _hyperparameters = ("beta_1", "beta_2", "epsilon", "amsgrad", "epsilon_placement")
+
     def __init__(
         self,
         learning_rate=0.001,
@@ -112,10 +111,7 @@ class Adam(FusedOptimizer):
     def _convention(self):
         return f"Adam(epsilon_placement={self.epsilon_placement!r}, amsgrad={self.amsgrad})"
 
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
+    def _build_slots(self, variables):
         self._momentums, self._velocities = self.add_optimizer_variables(
             variables, ["momentum", "velocity"]
         )
@@ -129,8 +125,6 @@ class Adam(FusedOptimizer):
         return beta_1_power, beta_2_power
 
     def _fused_update(self, gradient, variable, learning_rate):
-        from kerastools.optimizers import _tf_kernels
-
         dtype = variable.dtype
         beta_1_power, beta_2_power = self._powers(dtype)
         # The kernel computes 1 - beta in the variable's dtype: in float32,
@@ -183,21 +177,10 @@ class Adam(FusedOptimizer):
             step = ops.divide(ops.multiply(learning_rate, m_hat), denominator)
         self.assign_sub(variable, step)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "beta_1": self.beta_1,
-                "beta_2": self.beta_2,
-                "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad,
-                "epsilon_placement": self.epsilon_placement,
-            }
-        )
-        return config
 
 
 @register
+@fill_shared_args
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): Keras's ``AdamW``.
 
@@ -207,17 +190,15 @@ class AdamW(Adam):
         w = w - learning_rate * weight_decay * w
 
     Args:
-        learning_rate: a float >= 0, a
-            `keras.optimizers.schedules.LearningRateSchedule` or a callable
-            returning the rate. Defaults to `0.001`.
+        {{learning_rate}}
         weight_decay: the decay ``weight_decay``, >= 0. Defaults to `0.004`.
         beta_1: as in `Adam`. Defaults to `0.9`.
         beta_2: as in `Adam`. Defaults to `0.999`.
-        epsilon: as in `Adam`. Defaults to `1e-7`.
+        {{epsilon}}
         amsgrad: as in `Adam`. Defaults to `False`.
         epsilon_placement: as in `Adam`. Defaults to `"hat"`.
-        fused: as in `Adam`. Defaults to `None`.
-        **kwargs: Keras's other base optimizer arguments.
+        {{fused}}
+        {{base_optimizer_keyword_args}}
 
     Example:
 

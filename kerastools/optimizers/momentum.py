@@ -4,10 +4,13 @@ from keras import ops
 
 from kerastools._registry import register
 from kerastools._validation import check_bool
+from kerastools.optimizers import _tf_kernels
 from kerastools.optimizers._base import FusedOptimizer, check_fraction, constant
+from kerastools.optimizers._docs import fill_shared_args
 
 
 @register
+@fill_shared_args
 class Momentum(FusedOptimizer):
     """Momentum as an exponentially weighted average of gradients (the course's form).
 
@@ -21,18 +24,12 @@ class Momentum(FusedOptimizer):
     correction removes the pull towards its zero start during the first steps.
 
     Args:
-        learning_rate: a float >= 0, a
-            `keras.optimizers.schedules.LearningRateSchedule` or a callable
-            returning the rate. Defaults to `0.01`.
-        beta: the averaging coefficient ``beta``, in [0, 1). Defaults to `0.9`.
+        {{learning_rate}}
+        beta: the averaging coefficient ``beta``, in [0, 1) (``momentum=`` is
+            refused with a `ValueError` pointing here). Defaults to `0.9`.
         bias_correction: divide ``v`` by ``1 - beta ** t``. Defaults to `False`.
-        fused: `None` uses TensorFlow's fused kernel where it applies, `True`
-            requires it, `False` always uses the `keras.ops` path. Defaults to `None`.
-        **kwargs: Keras's base optimizer arguments (`weight_decay`, `clipnorm`,
-            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
-            `ema_overwrite_frequency`, `loss_scale_factor`,
-            `gradient_accumulation_steps`, `name`). ``momentum=`` is refused
-            with a `ValueError` pointing to `beta`.
+        {{fused}}
+        {{base_optimizer_keyword_args}}
 
     Example:
 
@@ -59,6 +56,8 @@ class Momentum(FusedOptimizer):
         Qian, 1999, https://doi.org/10.1016/S0893-6080(98)00116-6
     """
 
+    _hyperparameters = ("beta", "bias_correction")
+
     def __init__(self, learning_rate=0.01, beta=0.9, bias_correction=False, fused=None, **kwargs):
         if "momentum" in kwargs:
             # The name users reach for from SGD/PyTorch; Keras's generic "Argument(s)
@@ -74,10 +73,7 @@ class Momentum(FusedOptimizer):
         self.bias_correction = check_bool("bias_correction", bias_correction)
         self._check_fused()
 
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
+    def _build_slots(self, variables):
         self._velocities = self.add_optimizer_variables(variables, "velocity")
 
     def _step_size(self, variable, learning_rate):
@@ -90,8 +86,6 @@ class Momentum(FusedOptimizer):
         return scale
 
     def _fused_update(self, gradient, variable, learning_rate):
-        from kerastools.optimizers import _tf_kernels
-
         velocity = self._slot(self._velocities, variable)
         step_size = self._step_size(variable, learning_rate)
         _tf_kernels.momentum(variable, velocity, step_size, gradient, self.beta)
@@ -103,8 +97,3 @@ class Momentum(FusedOptimizer):
         self.assign_sub(
             variable, ops.multiply(velocity, self._step_size(variable, learning_rate))
         )
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"beta": self.beta, "bias_correction": self.bias_correction})
-        return config

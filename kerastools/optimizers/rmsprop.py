@@ -4,6 +4,7 @@ from keras import ops
 
 from kerastools._registry import register
 from kerastools._validation import check_bool, check_choice
+from kerastools.optimizers import _tf_kernels
 from kerastools.optimizers._base import (
     FusedOptimizer,
     check_epsilon,
@@ -11,11 +12,13 @@ from kerastools.optimizers._base import (
     constant,
     rounding_ratio,
 )
+from kerastools.optimizers._docs import fill_shared_args
 
 _PLACEMENTS = ("inside", "outside")
 
 
 @register
+@fill_shared_args
 class RMSprop(FusedOptimizer):
     """RMSprop, optionally centred and with momentum.
 
@@ -31,23 +34,17 @@ class RMSprop(FusedOptimizer):
         w = w - p
 
     Args:
-        learning_rate: a float >= 0, a
-            `keras.optimizers.schedules.LearningRateSchedule` or a callable
-            returning the rate. Defaults to `0.001`.
+        {{learning_rate}}
         rho: the averaging coefficient ``rho`` (the course's ``beta``), in [0, 1).
             Defaults to `0.9`.
         momentum: ``momentum``, in [0, 1). Defaults to `0.0`.
-        epsilon: the small constant ``epsilon``, > 0. Defaults to `1e-7`.
+        {{epsilon}}
         centered: normalise by the variance instead of the second moment.
             Defaults to `False`.
         epsilon_placement: ``"inside"`` or ``"outside"`` the square root.
             Defaults to `"inside"`.
-        fused: `None` uses TensorFlow's fused kernels where they apply, `True`
-            requires them, `False` always uses the `keras.ops` path. Defaults to `None`.
-        **kwargs: Keras's base optimizer arguments (`weight_decay`, `clipnorm`,
-            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
-            `ema_overwrite_frequency`, `loss_scale_factor`,
-            `gradient_accumulation_steps`, `name`).
+        {{fused}}
+        {{base_optimizer_keyword_args}}
 
     Example:
 
@@ -79,6 +76,8 @@ class RMSprop(FusedOptimizer):
         Hinton, Neural Networks for Machine Learning, lecture 6e, 2012;
         Graves, 2013 (centred), https://arxiv.org/abs/1308.0850
     """
+
+    _hyperparameters = ("rho", "momentum", "epsilon", "centered", "epsilon_placement")
 
     def __init__(
         self,
@@ -115,10 +114,7 @@ class RMSprop(FusedOptimizer):
             f"centered={self.centered}, momentum={self.momentum})"
         )
 
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
+    def _build_slots(self, variables):
         self._velocities, self._momentums = self.add_optimizer_variables(
             variables, ["velocity", "momentum"]
         )
@@ -127,8 +123,6 @@ class RMSprop(FusedOptimizer):
             self._average_gradients = self.add_optimizer_variables(variables, "average_gradient")
 
     def _fused_update(self, gradient, variable, learning_rate):
-        from kerastools.optimizers import _tf_kernels
-
         velocity = self._slot(self._velocities, variable)
         momentum = self._slot(self._momentums, variable)
         # The kernels compute 1 - rho in the variable's dtype, which scales s by
@@ -211,16 +205,3 @@ class RMSprop(FusedOptimizer):
             self.assign_sub(variable, momentum)
         else:
             self.assign_sub(variable, step)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "rho": self.rho,
-                "momentum": self.momentum,
-                "epsilon": self.epsilon,
-                "centered": self.centered,
-                "epsilon_placement": self.epsilon_placement,
-            }
-        )
-        return config

@@ -4,10 +4,13 @@ from keras import ops
 
 from kerastools._registry import register
 from kerastools._validation import check_bool
+from kerastools.optimizers import _tf_kernels
 from kerastools.optimizers._base import FusedOptimizer, check_fraction, constant
+from kerastools.optimizers._docs import fill_shared_args
 
 
 @register
+@fill_shared_args
 class SGD(FusedOptimizer):
     """Gradient descent with optional heavy-ball momentum: Keras's ``SGD``, fused.
 
@@ -22,18 +25,11 @@ class SGD(FusedOptimizer):
         w = w + mu * v - learning_rate * g          # nesterov=True
 
     Args:
-        learning_rate: a float >= 0, a
-            `keras.optimizers.schedules.LearningRateSchedule` or a callable
-            returning the rate. Defaults to `0.01`.
+        {{learning_rate}}
         momentum: ``mu``, in [0, 1). Defaults to `0.0`.
         nesterov: use Nesterov momentum. Defaults to `False`.
-        fused: `None` uses TensorFlow's fused kernels where they apply (TensorFlow
-            backend, float32/float64 variables), `True` requires them (an error
-            otherwise), `False` always uses the `keras.ops` path. Defaults to `None`.
-        **kwargs: Keras's base optimizer arguments (`weight_decay`, `clipnorm`,
-            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
-            `ema_overwrite_frequency`, `loss_scale_factor`,
-            `gradient_accumulation_steps`, `name`).
+        {{fused}}
+        {{base_optimizer_keyword_args}}
 
     Example:
 
@@ -62,23 +58,20 @@ class SGD(FusedOptimizer):
         Polyak, 1964; Sutskever et al., 2013, https://proceedings.mlr.press/v28/sutskever13.html
     """
 
+    _hyperparameters = ("momentum", "nesterov")
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, fused=None, **kwargs):
         super().__init__(learning_rate=learning_rate, fused=fused, **kwargs)
         self.momentum = check_fraction("momentum", momentum)
         self.nesterov = check_bool("nesterov", nesterov)
         self._check_fused()
 
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
+    def _build_slots(self, variables):
         self._velocities = []
         if self.momentum != 0:
             self._velocities = self.add_optimizer_variables(variables, "momentum")
 
     def _fused_update(self, gradient, variable, learning_rate):
-        from kerastools.optimizers import _tf_kernels
-
         if self.momentum == 0:
             _tf_kernels.gradient_descent(variable, learning_rate, gradient)
         else:
@@ -95,8 +88,6 @@ class SGD(FusedOptimizer):
     def _sparse_update(self, gradient, variable, learning_rate):
         if self.momentum != 0:
             return False
-        from kerastools.optimizers import _tf_kernels
-
         # Scatter-subtraction adds duplicate rows up, so no de-duplication is needed.
         _tf_kernels.scatter_sub(variable, gradient.indices, gradient.values * learning_rate)
         return True
@@ -118,8 +109,3 @@ class SGD(FusedOptimizer):
             )
         else:
             self.assign_add(variable, velocity)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"momentum": self.momentum, "nesterov": self.nesterov})
-        return config
