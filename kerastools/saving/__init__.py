@@ -28,7 +28,7 @@ intact.
 """
 
 from kerastools.saving._checkpoint_files import CheckpointRecord
-from kerastools.saving._model_files import latest_checkpoint, load_model, save_model
+from kerastools.saving._model_files import SaveError, latest_checkpoint, load_model, save_model
 from kerastools.saving.checkpoint import HDF5Checkpoint
 
-__all__ = ["save_model", "load_model", "latest_checkpoint", "CheckpointRecord", "HDF5Checkpoint"]
+__all__ = ["save_model", "load_model", "SaveError", "latest_checkpoint", "CheckpointRecord", "HDF5Checkpoint"]
