@@ -134,6 +134,31 @@ def atomic_path(filepath, argument="filepath"):
     _fsync_directory(directory)
 
 
+# Written in pieces so that a reader (or a kill) can see a partial temporary file
+# of a large model, as with any streaming writer; the size is not critical.
+CHUNK_BYTES = 1 << 20
+
+
+def _open_for_writing(path):
+    # A module-level indirection: tests replace it to simulate a full disk.
+    return open(path, "xb")
+
+
+def write_bytes(filepath, data, argument="filepath"):
+    """Write `data` (bytes) atomically to `filepath` with plain file I/O.
+
+    A failing write (``ENOSPC``, ``EFBIG``, ``EIO``) raises the `OSError` of the
+    failed system call and leaves `filepath` as it was.
+    """
+    view = memoryview(data)
+    with atomic_path(filepath, argument) as tmp:
+        with _open_for_writing(tmp) as handle:
+            for start in range(0, len(view), CHUNK_BYTES):
+                handle.write(view[start : start + CHUNK_BYTES])
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
 def is_temporary(name):
     """Whether a file name is one of our (possibly orphaned) temporary files."""
     base = os.path.basename(name)

@@ -133,52 +133,71 @@ def _write(model, filepath, checkpoint=None):
         raise _save_error(path, err) from err
 
 
+class _MemoryH5(h5py.File):
+    """An HDF5 file in memory that Keras's `save_model` takes for an ``.h5`` path.
+
+    Keras picks the legacy HDF5 writer by ``str(filepath).endswith(".h5")`` and
+    writes into an `h5py.File` it is given instead of opening one.
+    """
+
+    def __str__(self):
+        return "<in memory>.h5"
+
+
+class _MemoryArchive(io.BytesIO):
+    """A buffer that Keras's `save_model` takes for a ``.keras`` path (it writes the zip into it)."""
+
+    def __str__(self):
+        return "<in memory>.keras"
+
+
 def _write_atomically(model, filepath, checkpoint):
-    with _atomic.atomic_path(filepath) as tmp:
-        if _suffix(filepath) == "h5":
+    # The file is assembled in memory and written with plain file I/O: HDF5
+    # never writes to the disk itself, so a full disk is an ordinary OSError of
+    # `write`/`fsync` (HDF5 reports failed writes late, as RuntimeErrors from
+    # `close`, and leaves its library state broken: the next save can crash).
+    if _suffix(filepath) == "h5":
+        buffer = io.BytesIO()
+        with _MemoryH5(buffer, "w") as handle:
             with _quiet_h5_notice():
-                keras.saving.save_model(model, tmp, include_optimizer=False)
-            with h5py.File(tmp, "r+") as handle:
-                group = handle.create_group(_saved_state.GROUP)
-                _saved_state.write_state(group, model, checkpoint=checkpoint)
-                handle.flush()
-                group.attrs[_saved_state.CHECKSUM_ATTR] = _saved_state.content_checksum(handle)
-        else:
-            keras.saving.save_model(model, tmp)
-            _repair_compile_config(tmp, model)
-            buffer = io.BytesIO()
-            with h5py.File(buffer, "w") as handle:
-                _saved_state.write_state(handle, model, checkpoint=checkpoint)
-            with zipfile.ZipFile(tmp, "a") as archive:
-                archive.writestr(MEMBER, buffer.getvalue())
+                keras.saving.save_model(model, handle, include_optimizer=False)
+            group = handle.create_group(_saved_state.GROUP)
+            _saved_state.write_state(group, model, checkpoint=checkpoint)
+            handle.flush()
+            group.attrs[_saved_state.CHECKSUM_ATTR] = _saved_state.content_checksum(handle)
+        data = buffer.getvalue()
+    else:
+        archive = _MemoryArchive()
+        keras.saving.save_model(model, archive)
+        archive = _repair_compile_config(archive, model)
+        member = io.BytesIO()
+        with h5py.File(member, "w") as handle:
+            _saved_state.write_state(handle, model, checkpoint=checkpoint)
+        with zipfile.ZipFile(archive, "a") as zipped:
+            zipped.writestr(MEMBER, member.getvalue())
+        data = archive.getvalue()
+    _atomic.write_bytes(filepath, data)
 
 
-def _repair_compile_config(archive_path, model):
+def _repair_compile_config(archive, model):
     """Put the optimizer back into a ``.keras`` archive's compile config if Keras left it out.
 
     See `_saved_state.compile_config`: after a Keras `model.save("x.h5")`, Keras
     writes ``.keras`` files whose model reloads with a default RMSprop and
-    silently drops the saved optimizer state. Rewrites the archive only then.
+    silently drops the saved optimizer state. Returns `archive` (a buffer) or a
+    rewritten copy.
     """
-    with zipfile.ZipFile(archive_path) as archive:
-        config = json.loads(archive.read("config.json"))
+    with zipfile.ZipFile(archive) as zipped:
+        config = json.loads(zipped.read("config.json"))
     stored = config.get("compile_config")
     if not stored or stored.get("optimizer") is not None:
-        return
+        return archive
     stored["optimizer"] = _saved_state.compile_config(model)["optimizer"]
-    fixed = archive_path + ".fix"
-    try:
-        with zipfile.ZipFile(archive_path) as src, zipfile.ZipFile(fixed, "w") as dst:
-            for info in src.infolist():
-                if info.filename == "config.json":
-                    dst.writestr(info, json.dumps(config))
-                else:
-                    with src.open(info) as reader, dst.open(info, "w") as writer:
-                        shutil.copyfileobj(reader, writer, 1 << 20)
-        os.replace(fixed, archive_path)
-    finally:
-        if os.path.exists(fixed):
-            os.remove(fixed)
+    fixed = io.BytesIO()
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(fixed, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, json.dumps(config) if info.filename == "config.json" else src.read(info.filename))
+    return fixed
 
 
 def _damaged(path, detail):

@@ -147,8 +147,11 @@ def _boom(*args, **kwargs):
     raise RuntimeError("injected failure")
 
 
-def _partial_then_boom(model, path, **kwargs):
-    pathlib.Path(path).write_bytes(b"\x89HDF\r\n\x1a\n partial")
+_keras_save_model = keras.saving.save_model
+
+
+def _keras_writes_then_boom(model, target, **kwargs):
+    _keras_save_model(model, target, **kwargs)  # Keras's part complete, then a failure
     raise RuntimeError("injected failure")
 
 
@@ -160,7 +163,7 @@ def _interrupt(*args, **kwargs):
 @pytest.mark.parametrize(
     "target, replacement, error",
     [
-        (keras.saving, ("save_model", _partial_then_boom), RuntimeError),  # the Keras writer dies half-way
+        (keras.saving, ("save_model", _keras_writes_then_boom), RuntimeError),  # a failure after the Keras writer
         (_saved_state, ("write_state", _boom), RuntimeError),  # after Keras wrote its part
         (_saved_state, ("write_state", _interrupt), KeyboardInterrupt),  # Ctrl-C
         (_atomic.os, ("replace", _boom), RuntimeError),  # the final rename fails
