@@ -69,13 +69,15 @@ def optimizer_keys(optimizer, held):
 
     Paths of optimizer variables depend on where the optimizer was built (the
     inner optimizer of a `LossScaleOptimizer` gets the outer one's scope or not)
-    and on the model variables' paths. The key is ``<depth>/<name>``: `depth` is
-    0 for the optimizer itself, 1 for its `inner_optimizer`, ...; `name` is the
-    last part of the path, where the prefix Keras derives from the model
-    variable of a slot (``sequential_dense_kernel_`` in
-    ``adam/sequential_dense_kernel_momentum``) is replaced by ``{i}_``, `i`
-    being the index of that variable in `held` (the variables the optimizer was
-    built for): ``1/iteration``, ``1/{0}_momentum``.
+    and on the model variables' paths. The key is ``<depth>/<class>/<name>``:
+    `depth` is 0 for the optimizer itself, 1 for its `inner_optimizer`, ...;
+    `class` the class name of the optimizer at that depth (so a slot never
+    goes to an optimizer of another class); `name` the last part of the path,
+    where the prefix Keras derives from the model variable of a slot
+    (``sequential_dense_kernel_`` in ``adam/sequential_dense_kernel_momentum``)
+    is replaced by ``{i}_``, `i` being the index of that variable in `held`
+    (the variables the optimizer was built for): ``0/LossScaleOptimizer/
+    step_counter``, ``1/Adam/iteration``, ``1/Adam/{0}_momentum``.
     """
     prefixes = [str(v.path).replace("/", "_") + "_" for v in held]
     keys, level, depth = {}, optimizer, 0
@@ -89,7 +91,7 @@ def optimizer_keys(optimizer, held):
             best = max(((len(p), i) for i, p in enumerate(prefixes) if name.startswith(p)), default=None)
             if best is not None:
                 name = f"{{{best[1]}}}_{name[best[0]:]}"
-            keys[id(variable)] = f"{depth}/{name}"
+            keys[id(variable)] = f"{depth}/{type(level).__name__}/{name}"
         level, depth = inner, depth + 1
     return keys
 
@@ -108,8 +110,16 @@ def compile_config(model):
     model rebuilt from it would get the default RMSprop.
     """
     config = dict(model.get_compile_config())
-    if config and config.get("optimizer") is None and getattr(model, "optimizer", None) is not None:
-        config["optimizer"] = keras.saving.serialize_keras_object(model.optimizer)
+    optimizer = getattr(model, "optimizer", None)
+    if config and config.get("optimizer") is None and optimizer is not None:
+        config["optimizer"] = keras.saving.serialize_keras_object(optimizer)
+    # Under a "mixed_float16" policy `compile` wraps the optimizer in a
+    # `LossScaleOptimizer`, but the config keeps the optimizer given: a model
+    # loaded where the global policy is float32 would be compiled without the
+    # loss scale. Store the optimizer actually used.
+    stored = config.get("optimizer") if config else None
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) and not (isinstance(stored, dict) and stored.get("class_name") == "LossScaleOptimizer"):
+        config["optimizer"] = keras.saving.serialize_keras_object(optimizer)
     return config
 
 
@@ -405,15 +415,18 @@ def restore_state(model, state, *, compile, custom_objects, safe_mode, source):
     """
     translation = _Translation(model, state.get("model_variables"), source)
     extra = extra_model_variables(model)
-    found, absent = translation.find([saved.path for saved in state["model_state"]])
-    unsaved = [str(v.path) for v in extra if all(v is not f for f in found)]
-    if absent or unsaved or len(found) != len(extra):
-        raise ValueError(
-            f"The random-seed state variables in {source!r} do not match the loaded model's: saved "
-            f"but not in the model {absent}, in the model but not saved {unsaved}. The file was "
-            "edited, or the model differs from the one saved."
-        )
-    seeds = list(zip(found, state["model_state"]))
+    if state.get("model_variables") is None:  # a file of kerastools before paths were kept
+        seeds = _match_by_position(extra, state["model_state"], source, "random-seed state")
+    else:
+        found, absent = translation.find([saved.path for saved in state["model_state"]])
+        unsaved = [str(v.path) for v in extra if all(v is not f for f in found)]
+        if absent or unsaved or len(found) != len(extra):
+            raise ValueError(
+                f"The random-seed state variables in {source!r} do not match the loaded model's: saved "
+                f"but not in the model {absent}, in the model but not saved {unsaved}. The file was "
+                "edited, or the model differs from the one saved."
+            )
+        seeds = list(zip(found, state["model_state"]))
     for variable, saved in seeds:
         _check_value(variable, saved, source, "random-seed state", optimizer=False)
     if compile and state["optimizer_iterations"] is not None:
