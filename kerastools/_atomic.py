@@ -15,6 +15,7 @@ kept, as ``cp`` and Keras do. A dangling link creates its target.
 """
 
 import contextlib
+import errno
 import os
 import tempfile
 
@@ -81,11 +82,13 @@ def prepare_destination(filepath, argument="filepath"):
         os.makedirs(directory, exist_ok=True)
     except OSError as err:
         raise OSError(
+            err.errno,
             f"Cannot write to `{argument}`: its directory {directory!r} cannot be "
             f"created ({err.strerror or err}). Received: {argument}={os.fspath(filepath)!r}"
         ) from err
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise OSError(
+        raise PermissionError(
+            errno.EACCES,
             f"Cannot write to `{argument}`: directory {directory!r} is not writable. "
             f"Received: {argument}={os.fspath(filepath)!r}"
         )
@@ -114,6 +117,7 @@ def atomic_path(filepath, argument="filepath"):
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f"{TEMP_MARKER}{suffix}", dir=directory)
     except OSError as err:
         raise OSError(
+            err.errno,
             f"Cannot write to `{argument}`: no file can be created in {directory!r} "
             f"({err.strerror or err}). Received: {argument}={os.fspath(filepath)!r}"
         ) from err
