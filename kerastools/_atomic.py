@@ -107,8 +107,13 @@ def atomic_path(filepath, argument="filepath"):
 
     Example:
 
-    >>> with atomic_path("model.h5") as tmp:
-    ...     write_everything_to(tmp)
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with atomic_path(path) as tmp:
+    ...     with open(tmp, "w") as handle:
+    ...         _ = handle.write("complete")
+    >>> open(path).read()
+    'complete'
     """
     path = prepare_destination(filepath, argument)
     directory, name = os.path.split(path)

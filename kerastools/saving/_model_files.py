@@ -101,10 +101,17 @@ def save_model(model, filepath, *, overwrite=True):
 
     Example:
 
-    >>> model.fit(x, y, epochs=5)
-    >>> kerastools.saving.save_model(model, "run.h5")
-    >>> model = kerastools.saving.load_model("run.h5")   # in a new process
-    >>> model.fit(x, y, epochs=5)                        # same as 10 epochs at once
+    >>> import os, tempfile
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> x, y = np.ones((8, 2), "float32"), np.zeros((8, 1), "float32")
+    >>> _ = model.fit(x, y, epochs=5, verbose=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.h5")
+    >>> kt.saving.save_model(model, path)
+    >>> resumed = kt.saving.load_model(path)        # in a new process just as well
+    >>> _ = resumed.fit(x, y, epochs=5, verbose=0)  # as 10 epochs at once
+    >>> int(resumed.optimizer.iterations)
+    10
     """
     _check_model(model)
     _suffix(filepath)
@@ -319,8 +326,18 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
     Example:
 
-    >>> model = kerastools.saving.load_model("run.h5")
-    >>> model.fit(x, y, epochs=5)     # continues from the saved step
+    >>> import os, tempfile
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
+    >>> kt.saving.save_model(model, path)
+    >>> kt.saving.load_model(path).optimizer.__class__.__name__
+    'Adam'
+
+    Note:
+        A ``.keras`` file written by Keras itself (without the kerastools
+        member) is compiled by Keras, whose format restores optimizer
+        variables by position.
     """
     kind = _suffix(filepath)
     check_bool("compile", compile)
@@ -359,6 +376,9 @@ def _load(path, kind, custom_objects, compile, safe_mode):
 def latest_checkpoint(location):
     """The most recent checkpoint written by `kerastools.callbacks.HDF5Checkpoint`.
 
+    To resume: ``model = load_model(record.path)`` and
+    ``model.fit(..., initial_epoch=record.epoch, callbacks=[checkpoint])``.
+
     Args:
         location: the callback's `filepath` pattern (e.g.
             ``"ckpt/epoch{epoch:03d}.h5"``) or a directory to search.
@@ -369,10 +389,10 @@ def latest_checkpoint(location):
 
     Example:
 
-    >>> record = kerastools.saving.latest_checkpoint("ckpt/epoch{epoch:03d}.h5")
-    >>> if record is not None:
-    ...     model = kerastools.saving.load_model(record.path)
-    ...     model.fit(x, y, epochs=20, initial_epoch=record.epoch, callbacks=[checkpoint])
+    >>> import os, tempfile
+    >>> pattern = os.path.join(tempfile.mkdtemp(), "epoch{epoch:03d}.h5")
+    >>> kt.saving.latest_checkpoint(pattern) is None   # a first run
+    True
     """
     records = find_records(location)
     return max(records, key=lambda r: r.epoch) if records else None
