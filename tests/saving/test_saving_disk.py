@@ -7,7 +7,6 @@ import subprocess
 import sys
 import tempfile
 
-import keras
 import numpy as np
 import pytest
 from hypothesis import given, settings
