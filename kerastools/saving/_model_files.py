@@ -14,7 +14,7 @@ import h5py
 import keras
 
 from kerastools import _atomic
-from kerastools.saving import _saved_state
+from kerastools.saving import _restore, _saved_state
 from kerastools.saving._checkpoint_files import H5_SUFFIXES, KERAS_SUFFIX, MEMBER, find_records
 from kerastools._validation import check_bool
 
@@ -369,7 +369,7 @@ def _load(path, kind, custom_objects, compile, safe_mode):
     except (ValueError, TypeError, KeyError, OSError) as err:
         raise ValueError(f"Could not load the model in {path!r}: {err}") from err
     if state is not None:
-        _saved_state.restore_state(model, state, compile=compile, custom_objects=custom_objects, safe_mode=safe_mode, source=path)
+        _restore.restore_state(model, state, compile=compile, custom_objects=custom_objects, safe_mode=safe_mode, source=path)
     return model
 
 
