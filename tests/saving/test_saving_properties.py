@@ -276,7 +276,8 @@ def edits(draw, datasets):
         edit["shape"] = tuple(draw(st.lists(st.integers(1, 9), min_size=0, max_size=3)))
     elif kind == "value":
         if dtype.kind == "f":
-            element = st.floats(width=32, allow_nan=True, allow_infinity=True) | st.floats(-1e3, 1e3, width=32)
+            special = st.sampled_from([float("nan"), float("inf"), -float("inf"), -1.0, 0.0])
+            element = special | st.floats(width=32, allow_nan=True, allow_infinity=True) | st.floats(-1e3, 1e3, width=32)
         elif dtype.kind == "u":
             element = st.integers(0, int(np.iinfo(dtype).max))
         else:
@@ -350,7 +351,6 @@ def _live_variables(model, part):
     return _saved_state.extra_model_variables(model)
 
 
-@settings(max_examples=min(settings.default.max_examples, 300))
 @given(data=st.data(), base=st.sampled_from(["adam", "loss_scale", "accumulation_schedule"]), fmt=st.sampled_from(["h5", "keras"]))
 def test_edited_files_raise_naming_the_dataset_or_load_valid_values(base_files, data, base, fmt):
     model, files = base_files[base]
