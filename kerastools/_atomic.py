@@ -8,9 +8,14 @@ exception, a ``KeyboardInterrupt`` or a ``SIGKILL`` in the middle of a write
 leaves the previous file untouched. An exception also removes the temporary
 file; a killed process cannot, so it may leave a hidden ``.NAME.*.tmp*`` file
 next to the destination (never mistaken for a saved file, safe to delete).
+
+A destination that is a symbolic link is written through: the new file replaces
+the link's final target (atomically, in the target's directory) and the link is
+kept, as ``cp`` and Keras do. A dangling link creates its target.
 """
 
 import contextlib
+import errno
 import os
 import tempfile
 
@@ -39,16 +44,34 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def prepare_destination(filepath, argument="filepath"):
-    """Check that `filepath` can be written and return it as an absolute `str`.
+def _follow_links(path, argument, filepath):
+    """The file a write to `path` must replace: `path` itself, or its link's final target."""
+    if not os.path.islink(path):
+        return path
+    try:
+        return os.path.realpath(path, strict=True)
+    except FileNotFoundError:  # a dangling link: write the file it names
+        return os.path.realpath(path)
+    except OSError as err:  # a loop of links
+        raise OSError(
+            err.errno,
+            f"Cannot write to `{argument}`: it is a symbolic link that cannot be resolved "
+            f"({err.strerror or err}). Received: {argument}={os.fspath(filepath)!r}",
+        ) from err
 
-    Creates missing parent directories (as Keras's own `save_model` does).
+
+def prepare_destination(filepath, argument="filepath"):
+    """Check that `filepath` can be written and return the absolute `str` path to replace.
+
+    Creates missing parent directories (as Keras's own `save_model` does). A
+    symbolic link is followed: the path returned is its final target.
 
     Raises:
         ValueError: `filepath` is an existing directory.
-        OSError: the parent directory cannot be created or written.
+        OSError: the parent directory cannot be created or written, or
+            `filepath` is a loop of symbolic links.
     """
-    path = os.path.abspath(os.fspath(filepath))
+    path = _follow_links(os.path.abspath(os.fspath(filepath)), argument, filepath)
     if os.path.isdir(path):
         raise ValueError(
             f"Argument `{argument}` is an existing directory, not a file path. "
@@ -59,11 +82,13 @@ def prepare_destination(filepath, argument="filepath"):
         os.makedirs(directory, exist_ok=True)
     except OSError as err:
         raise OSError(
+            err.errno,
             f"Cannot write to `{argument}`: its directory {directory!r} cannot be "
             f"created ({err.strerror or err}). Received: {argument}={os.fspath(filepath)!r}"
         ) from err
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise OSError(
+        raise PermissionError(
+            errno.EACCES,
             f"Cannot write to `{argument}`: directory {directory!r} is not writable. "
             f"Received: {argument}={os.fspath(filepath)!r}"
         )
@@ -75,8 +100,10 @@ def atomic_path(filepath, argument="filepath"):
     """Yield a temporary path; on success, fsync it and rename it over `filepath`.
 
     The temporary file lies in the destination's directory (a rename across file
-    systems would not be atomic) and keeps the destination's suffix. If the body
-    raises, the temporary file is removed and `filepath` is left as it was.
+    systems would not be atomic; for a symbolic link, the directory of its
+    target) and ends with the suffix of `filepath` in lower case (writers such
+    as Keras pick the format by a case-sensitive suffix). If the body raises, the
+    temporary file is removed and `filepath` is left as it was.
 
     Example:
 
@@ -100,11 +127,12 @@ def atomic_path(filepath, argument="filepath"):
     """
     path = prepare_destination(filepath, argument)
     directory, name = os.path.split(path)
-    suffix = os.path.splitext(name)[1]
+    suffix = os.path.splitext(os.fspath(filepath))[1].lower()
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f"{TEMP_MARKER}{suffix}", dir=directory)
     except OSError as err:
         raise OSError(
+            err.errno,
             f"Cannot write to `{argument}`: no file can be created in {directory!r} "
             f"({err.strerror or err}). Received: {argument}={os.fspath(filepath)!r}"
         ) from err
@@ -123,6 +151,31 @@ def atomic_path(filepath, argument="filepath"):
             os.remove(tmp)
         raise
     _fsync_directory(directory)
+
+
+# Written in pieces so that a reader (or a kill) can see a partial temporary file
+# of a large model, as with any streaming writer; the size is not critical.
+CHUNK_BYTES = 1 << 20
+
+
+def _open_for_writing(path):
+    # A module-level indirection: tests replace it to simulate a full disk.
+    return open(path, "xb")
+
+
+def write_bytes(filepath, data, argument="filepath"):
+    """Write `data` (bytes) atomically to `filepath` with plain file I/O.
+
+    A failing write (``ENOSPC``, ``EFBIG``, ``EIO``) raises the `OSError` of the
+    failed system call and leaves `filepath` as it was.
+    """
+    view = memoryview(data)
+    with atomic_path(filepath, argument) as tmp:
+        with _open_for_writing(tmp) as handle:
+            for start in range(0, len(view), CHUNK_BYTES):
+                handle.write(view[start : start + CHUNK_BYTES])
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def is_temporary(name):

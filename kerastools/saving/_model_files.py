@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import zipfile
 import zlib
 
@@ -13,7 +14,7 @@ import h5py
 import keras
 
 from kerastools import _atomic
-from kerastools.saving import _saved_state
+from kerastools.saving import _restore, _saved_state
 from kerastools.saving._checkpoint_files import H5_SUFFIXES, KERAS_SUFFIX, MEMBER, find_records, newest
 from kerastools._validation import check_bool
 
@@ -36,13 +37,41 @@ def _quiet_h5_notice():
         logger.removeFilter(notice)
 
 
+ACCEPTED_SUFFIXES = "'.h5', '.hdf5' or '.keras' (in any case)"
+
+
 def _suffix(filepath, argument="filepath"):
     path = os.fspath(filepath)
     if path.lower().endswith(H5_SUFFIXES):
         return "h5"
     if path.lower().endswith(KERAS_SUFFIX):
         return "keras"
-    raise ValueError(f"Argument `{argument}` must end with '.h5', '.hdf5' or '.keras'. Received: {argument}={path!r}")
+    raise ValueError(f"Argument `{argument}` must end with {ACCEPTED_SUFFIXES}. Received: {argument}={path!r}")
+
+
+class SaveError(OSError):
+    """A model could not be written (disk full, I/O error, HDF5 write failure).
+
+    An `OSError` whose message names the file; `errno` is that of the failed
+    system call when there was one (e.g. `errno.ENOSPC`), and the original
+    exception is chained as `__cause__`. The previous file at the path, if any,
+    is left intact.
+    """
+
+
+def _raised_by_h5py(err):
+    tb = err.__traceback__
+    while tb is not None:
+        if "h5py" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _save_error(path, err):
+    detail = f"{type(err).__name__}: {err}"
+    message = f"Could not save the model to {path!r} ({detail}); the previous file there, if any, is unchanged"
+    return SaveError(getattr(err, "errno", None), message) if getattr(err, "errno", None) else SaveError(message)
 
 
 def _check_model(model):
@@ -66,7 +95,9 @@ def save_model(model, filepath, *, overwrite=True):
         TypeError: `model` is not a `keras.Model`.
         ValueError: bad suffix, `filepath` is a directory.
         FileExistsError: the file exists and `overwrite=False`.
-        OSError: the destination directory cannot be written.
+        OSError: the destination directory cannot be created or written.
+        SaveError: (an `OSError`) writing failed, e.g. the disk is full; the
+            message names the file and `errno` is kept.
 
     Example:
 
@@ -92,51 +123,88 @@ def save_model(model, filepath, *, overwrite=True):
 
 def _write(model, filepath, checkpoint=None):
     """`save_model` without argument checks; `checkpoint` is stored for `HDF5Checkpoint`."""
-    with _atomic.atomic_path(filepath) as tmp:
-        if _suffix(filepath) == "h5":
+    path = os.fspath(filepath)
+    try:
+        _write_atomically(model, filepath, checkpoint)
+    except SaveError:
+        raise
+    except OSError as err:
+        if path in str(err):  # raised by `_atomic` about the destination: keep its words
+            raise (SaveError(err.errno, str(err)) if err.errno else SaveError(str(err))) from err
+        raise _save_error(path, err) from err
+    except RuntimeError as err:
+        # h5py reports a failed write or close (a full disk) as RuntimeError,
+        # e.g. "Can't decrement id ref count"; other RuntimeErrors are not I/O.
+        if not _raised_by_h5py(err):
+            raise
+        raise _save_error(path, err) from err
+
+
+class _MemoryH5(h5py.File):
+    """An HDF5 file in memory that Keras's `save_model` takes for an ``.h5`` path.
+
+    Keras picks the legacy HDF5 writer by ``str(filepath).endswith(".h5")`` and
+    writes into an `h5py.File` it is given instead of opening one.
+    """
+
+    def __str__(self):
+        return "<in memory>.h5"
+
+
+class _MemoryArchive(io.BytesIO):
+    """A buffer that Keras's `save_model` takes for a ``.keras`` path (it writes the zip into it)."""
+
+    def __str__(self):
+        return "<in memory>.keras"
+
+
+def _write_atomically(model, filepath, checkpoint):
+    # The file is assembled in memory and written with plain file I/O: HDF5
+    # never writes to the disk itself, so a full disk is an ordinary OSError of
+    # `write`/`fsync` (HDF5 reports failed writes late, as RuntimeErrors from
+    # `close`, and leaves its library state broken: the next save can crash).
+    if _suffix(filepath) == "h5":
+        buffer = io.BytesIO()
+        with _MemoryH5(buffer, "w") as handle:
             with _quiet_h5_notice():
-                keras.saving.save_model(model, tmp, include_optimizer=False)
-            with h5py.File(tmp, "r+") as handle:
-                group = handle.create_group(_saved_state.GROUP)
-                _saved_state.write_state(group, model, checkpoint=checkpoint)
-                handle.flush()
-                group.attrs[_saved_state.CHECKSUM_ATTR] = _saved_state.content_checksum(handle)
-        else:
-            keras.saving.save_model(model, tmp)
-            _repair_compile_config(tmp, model)
-            buffer = io.BytesIO()
-            with h5py.File(buffer, "w") as handle:
-                _saved_state.write_state(handle, model, include_optimizer=False, checkpoint=checkpoint)
-            with zipfile.ZipFile(tmp, "a") as archive:
-                archive.writestr(MEMBER, buffer.getvalue())
+                keras.saving.save_model(model, handle, include_optimizer=False)
+            group = handle.create_group(_saved_state.GROUP)
+            _saved_state.write_state(group, model, checkpoint=checkpoint)
+            handle.flush()
+            group.attrs[_saved_state.CHECKSUM_ATTR] = _saved_state.content_checksum(handle)
+        data = buffer.getvalue()
+    else:
+        archive = _MemoryArchive()
+        keras.saving.save_model(model, archive)
+        archive = _repair_compile_config(archive, model)
+        member = io.BytesIO()
+        with h5py.File(member, "w") as handle:
+            _saved_state.write_state(handle, model, checkpoint=checkpoint)
+        with zipfile.ZipFile(archive, "a") as zipped:
+            zipped.writestr(MEMBER, member.getvalue())
+        data = archive.getvalue()
+    _atomic.write_bytes(filepath, data)
 
 
-def _repair_compile_config(archive_path, model):
+def _repair_compile_config(archive, model):
     """Put the optimizer back into a ``.keras`` archive's compile config if Keras left it out.
 
     See `_saved_state.compile_config`: after a Keras `model.save("x.h5")`, Keras
     writes ``.keras`` files whose model reloads with a default RMSprop and
-    silently drops the saved optimizer state. Rewrites the archive only then.
+    silently drops the saved optimizer state. Returns `archive` (a buffer) or a
+    rewritten copy.
     """
-    with zipfile.ZipFile(archive_path) as archive:
-        config = json.loads(archive.read("config.json"))
+    with zipfile.ZipFile(archive) as zipped:
+        config = json.loads(zipped.read("config.json"))
     stored = config.get("compile_config")
     if not stored or stored.get("optimizer") is not None:
-        return
+        return archive
     stored["optimizer"] = _saved_state.compile_config(model)["optimizer"]
-    fixed = archive_path + ".fix"
-    try:
-        with zipfile.ZipFile(archive_path) as src, zipfile.ZipFile(fixed, "w") as dst:
-            for info in src.infolist():
-                if info.filename == "config.json":
-                    dst.writestr(info, json.dumps(config))
-                else:
-                    with src.open(info) as reader, dst.open(info, "w") as writer:
-                        shutil.copyfileobj(reader, writer, 1 << 20)
-        os.replace(fixed, archive_path)
-    finally:
-        if os.path.exists(fixed):
-            os.remove(fixed)
+    fixed = io.BytesIO()
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(fixed, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, json.dumps(config) if info.filename == "config.json" else src.read(info.filename))
+    return fixed
 
 
 def _damaged(path, detail):
@@ -187,15 +255,47 @@ def _read_keras_state(path):
             data = archive.read(MEMBER)
     except (zipfile.BadZipFile, zlib.error, OSError) as err:
         raise _damaged(path, f"a damaged zip archive ({err})") from err
-    with h5py.File(io.BytesIO(data), "r") as handle:
-        return _saved_state.read_state(handle, f"{path}:{MEMBER}")
+    source = f"{path}:{MEMBER}"
+    try:
+        handle = h5py.File(io.BytesIO(data), "r")
+    except OSError as err:  # "file signature not found" and the like
+        raise _damaged(path, f"corrupt: its member {MEMBER!r} is not a readable HDF5 file ({err})") from err
+    with handle:
+        return _saved_state.read_state(handle, source)
+
+
+@contextlib.contextmanager
+def _keras_readable(path, kind):
+    """`path`, or a temporary alias of it with the lower-case suffix Keras's loader requires."""
+    if path.endswith(H5_SUFFIXES + (KERAS_SUFFIX,)):
+        yield path
+        return
+    directory = tempfile.mkdtemp(prefix="kerastools-load-")
+    alias = os.path.join(directory, "model.h5" if kind == "h5" else "model.keras")
+    try:
+        try:
+            os.symlink(os.path.abspath(path), alias)
+        except (OSError, NotImplementedError):  # no symbolic links here (Windows without the privilege)
+            shutil.copyfile(path, alias)
+        yield alias
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _names(path, err):
+    return repr(path) in str(err) or path in str(err)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Load a model saved by `save_model`, ready to continue training.
 
+    The optimizer is rebuilt for the model variables it held when saved and
+    every stored variable is matched to the live one by its `variable.path`;
+    the dtype, shape and range of every value are checked before anything is
+    assigned (see the module documentation).
+
     Args:
-        filepath: a ``.h5``/``.hdf5`` or ``.keras`` file.
+        filepath: a ``.h5``/``.hdf5`` or ``.keras`` file (suffix in any case).
         custom_objects: mapping of names to classes or functions needed to
             rebuild the model (kerastools components are found without it).
             Defaults to `None`.
@@ -211,10 +311,18 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         file holds one and `compile=True`.
 
     Raises:
+        TypeError: `compile` or `safe_mode` is not a bool.
         FileNotFoundError: no file at `filepath`.
-        ValueError: bad suffix; the file is not HDF5/zip, truncated, corrupt
-            (checksum), misses a group or attribute (the message names it), or
-            holds code refused by `safe_mode`.
+        ValueError: bad suffix; `filepath` is a directory; anything wrong with
+            the content: not HDF5/zip, truncated, corrupt (checksum), a missing
+            group, attribute or dataset, a stored value of the wrong dtype,
+            shape or range, optimizer variables that do not match the model's
+            by path, an optimizer class that differs from the compile
+            configuration, unknown custom objects, code refused by `safe_mode`.
+            The message names the file (and the dataset or attribute at
+            fault); the original error, if any, is chained.
+        OSError: the file cannot be read (permissions, I/O error); the message
+            names it.
 
     Example:
 
@@ -232,6 +340,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     ... except Exception as error:  # a damaged file is refused with a message naming it
     ...     print("broken.h5" in str(error))
     True
+
+    Note:
+        A ``.keras`` file written by Keras itself (without the kerastools
+        member) is compiled by Keras, whose format restores optimizer
+        variables by position.
     """
     kind = _suffix(filepath)
     check_bool("compile", compile)
@@ -241,16 +354,29 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         raise FileNotFoundError(f"No file at `filepath`. Received: filepath={path!r}")
     if os.path.isdir(path):
         raise ValueError(f"Argument `filepath` is a directory, not a saved model. Received: filepath={path!r}")
-    state = _read_h5_state(path, compile) if kind == "h5" else _read_keras_state(path)
-    # Keras compiles ``.keras`` files itself (its format keeps the optimizer
-    # state); ``.h5`` files are compiled below from the kerastools group.
-    keras_compile = compile and kind == "keras"
     try:
-        model = keras.saving.load_model(path, custom_objects=custom_objects, compile=keras_compile, safe_mode=safe_mode)
+        return _load(path, kind, custom_objects, compile, safe_mode)
+    except Exception as err:
+        if _names(path, err):
+            raise
+        if isinstance(err, OSError) and err.errno is not None:  # a failed system call
+            raise OSError(err.errno, f"Could not read the model in {path!r}: {err}") from err
+        raise ValueError(f"Could not load the model in {path!r}: {type(err).__name__}: {err}") from err
+
+
+def _load(path, kind, custom_objects, compile, safe_mode):
+    state = _read_h5_state(path, compile) if kind == "h5" else _read_keras_state(path)
+    # An ``.h5`` file, or a ``.keras`` file with a complete kerastools state, is
+    # compiled below from the kerastools group. Keras compiles other ``.keras``
+    # files itself (its format keeps the optimizer state, by position).
+    keras_compile = compile and kind == "keras" and (state is None or state["compile_config"] is None)
+    try:
+        with _keras_readable(path, kind) as readable:
+            model = keras.saving.load_model(readable, custom_objects=custom_objects, compile=keras_compile, safe_mode=safe_mode)
     except (ValueError, TypeError, KeyError, OSError) as err:
         raise ValueError(f"Could not load the model in {path!r}: {err}") from err
     if state is not None:
-        _saved_state.restore_state(model, state, compile=compile, custom_objects=custom_objects, safe_mode=safe_mode, source=path)
+        _restore.restore_state(model, state, compile=compile, custom_objects=custom_objects, safe_mode=safe_mode, source=path)
     return model
 
 
@@ -263,6 +389,9 @@ def latest_checkpoint(location):
     that name; in a directory, files whose stored file-name template formats to
     their own name. Copies under other names, other series' patterns, plain
     model files and unreadable files (a warning) are skipped.
+
+    To resume: ``model = load_model(record.path)`` and
+    ``model.fit(..., initial_epoch=record.epoch, callbacks=[checkpoint])``.
 
     Args:
         location: the callback's `filepath` pattern (e.g.

@@ -203,7 +203,7 @@ def test_save_argument_errors(tmp_path):
     model = trained("sgd_nesterov_momentum")
     with pytest.raises(TypeError, match=r"Argument `model` must be a keras.Model. Received: model=3"):
         saving.save_model(3, tmp_path / "m.h5")
-    with pytest.raises(ValueError, match=r"must end with '.h5', '.hdf5' or '.keras'. Received: filepath='.*m.txt'"):
+    with pytest.raises(ValueError, match=r"must end with '.h5', '.hdf5' or '.keras' \(in any case\). Received: filepath='.*m.txt'"):
         saving.save_model(model, tmp_path / "m.txt")
     with pytest.raises(ValueError, match=r"Argument `filepath` is an existing directory"):
         (tmp_path / "d.h5").mkdir()

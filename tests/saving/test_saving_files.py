@@ -92,12 +92,16 @@ def test_missing_parts_are_named(h5_file, change, message):
 def test_wrong_shape_of_an_optimizer_variable(h5_file):
     def reshape(handle):
         group = handle["kerastools/optimizer"]
-        path = group["000002"].attrs["path"]
+        attrs = dict(group["000002"].attrs)
         del group["000002"]
-        group.create_dataset("000002", data=np.zeros((1, 1), "float32")).attrs["path"] = path
+        group.create_dataset("000002", data=np.zeros((1, 1), "float32")).attrs.update(attrs)
 
     edit_h5(h5_file, reshape)
-    with pytest.raises(ValueError, match=r"holds optimizer variable '.*kernel_momentum' with shape \(1, 1\), but the loaded model's .* has shape \(5, 8\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'.*model.h5' has an invalid dataset '/kerastools/optimizer/000002' \(optimizer variable '.*kernel_momentum'\): "
+        r"shape \(1, 1\), but the variable has shape \(5, 8\)",
+    ):
         saving.load_model(h5_file)
 
 
@@ -143,8 +147,11 @@ def _boom(*args, **kwargs):
     raise RuntimeError("injected failure")
 
 
-def _partial_then_boom(model, path, **kwargs):
-    pathlib.Path(path).write_bytes(b"\x89HDF\r\n\x1a\n partial")
+_keras_save_model = keras.saving.save_model
+
+
+def _keras_writes_then_boom(model, target, **kwargs):
+    _keras_save_model(model, target, **kwargs)  # Keras's part complete, then a failure
     raise RuntimeError("injected failure")
 
 
@@ -156,7 +163,7 @@ def _interrupt(*args, **kwargs):
 @pytest.mark.parametrize(
     "target, replacement, error",
     [
-        (keras.saving, ("save_model", _partial_then_boom), RuntimeError),  # the Keras writer dies half-way
+        (keras.saving, ("save_model", _keras_writes_then_boom), RuntimeError),  # a failure after the Keras writer
         (_saved_state, ("write_state", _boom), RuntimeError),  # after Keras wrote its part
         (_saved_state, ("write_state", _interrupt), KeyboardInterrupt),  # Ctrl-C
         (_atomic.os, ("replace", _boom), RuntimeError),  # the final rename fails
