@@ -103,6 +103,16 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         prune_choices: a box keeps only the choices seen in its cluster.
             Defaults to `True`.
 
+    Example:
+
+    >>> import keras_tuner
+    >>> hp = keras_tuner.HyperParameters()
+    >>> learning_rate = kt.tuning.learning_rate(hp)
+    >>> oracle = kt.tuning.CoarseToFineOracle(objective=keras_tuner.Objective("loss", "min"),
+    ...                                       max_trials=12, hyperparameters=hp, seed=1)
+    >>> oracle.round_sizes()
+    [6, 2, 2, 2]
+
     Note:
         Rounds are synchronous: in a distributed search a worker asking for a
         trial of round ``k`` while round ``k - 1`` still runs gets an ``IDLE``
