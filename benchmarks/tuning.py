@@ -307,8 +307,9 @@ def report(out, command, budgets, notes_extra=""):
         "explorers are exactly the trials random search draws first, so a tie means neither search improved on the trials they share. "
         "The CoarseToFine defaults were chosen on seeds 1000 * i + 523 (i < 30), not on the seeds reported here. "
         "BayesianOptimization uses KerasTuner's defaults (3 random trials per hyperparameter first: with 4 hyperparameters its first 12 "
-        "trials are exactly random search's, with the conditional space's 7 its first 21); it costs about a second of oracle time per "
-        "trial after those, so on this shared machine it ran on fewer seeds at 30 and 60 trials (column 'seeds BayesianOptimization'). "
+        "trials are exactly random search's, with the conditional space's 7 its first 21); after those its oracle took 8 to 12 s per "
+        "trial on this shared 2-core machine, so it ran on fewer seeds at 30 and 60 trials (column 'seeds BayesianOptimization'): "
+        "its figures there are single searches, not medians. "
         "Times are from a CPU shared with other jobs: the oracle times are comparable within a run, not across machines." + notes_extra
     )
     result = {
