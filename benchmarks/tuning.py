@@ -236,7 +236,7 @@ def digits_table(runs):
             ]
         )
     return {
-        "title": f"Digits MLP: best validation accuracy of a search ({DIGITS_TRIALS} trials of {DIGITS_EPOCHS} epochs; Hyperband: the same epochs)",
+        "title": f"Digits MLP: best validation accuracy of a search ({DIGITS_TRIALS} trials of {DIGITS_EPOCHS} epochs; Hyperband: 33 epochs in 18 trials)",
         "columns": [
             "tuner",
             "seeds",
@@ -299,6 +299,17 @@ def report(out, command, budgets, notes_extra=""):
     digits = digits_table(runs)
     if digits["rows"]:
         tables.append(digits)
+    better = [
+        f"{row[0]} at {row[1]} trials ({row[5]} against {row[3]}, {row[6]} seed{'s' if row[6] != 1 else ''})"
+        for row in tables[0]["rows"]
+        if row[5] is not None and row[5] < row[3]
+    ]
+    for row in digits["rows"]:
+        ctf = next((r for r in digits["rows"] if r[0] == "CoarseToFine"), None)
+        if ctf is not None and row[0] != "CoarseToFine" and row[2] > ctf[2]:
+            better.append(f"{row[0]} on digits (median best validation accuracy {row[2]} against {ctf[2]}, {row[1]} seeds)")
+    if better:
+        notes_extra += " Better than CoarseToFine in median: " + "; ".join(better) + "."
     notes = (
         f"Synthetic suite: CoarseToFine beats random search on {summary['wins']} of {summary['seeds']} (objective, budget, seed) searches "
         f"({100 * summary['wins'] / max(summary['seeds'], 1):.0f}%); {summary['rows_met']} of {summary['rows']} (objective, budget) rows meet all three "
