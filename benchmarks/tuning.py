@@ -371,7 +371,16 @@ def main(argv=None):
             count = args.seeds or (2 if args.quick else 10)
             trials, epochs = (6, 2) if args.quick else (DIGITS_TRIALS, DIGITS_EPOCHS)
             run_digits(args.out, tuners, seeds(count)[args.first_seed :], trials, epochs)
-    return report(args.out, command, budgets)
+    extra = ""
+    if args.report:
+        runs = load_runs(args.out)
+        counts = {}
+        for key in runs:
+            counts[(key[0], key[3])] = counts.get((key[0], key[3]), 0) + 1
+        extra = " Tables computed from the runs recorded in tuning_runs.jsonl: " + ", ".join(
+            f"{n} {suite_name} searches of {tuner}" for (suite_name, tuner), n in sorted(counts.items())
+        ) + "."
+    return report(args.out, command, budgets, extra)
 
 
 if __name__ == "__main__":
