@@ -8,38 +8,17 @@ from keras_tuner.engine.hyperparameters import Boolean, Choice, Fixed
 from keras_tuner.engine.trial import TrialStatus
 
 from kerastools._validation import check_bool, check_int, check_number
+from kerastools.tuning import _boxes
+from kerastools.tuning._boxes import auto_rounds, round_sizes
 
-
-def round_sizes(max_trials, rounds):
-    """Trials per round: half of `max_trials` (rounded up) for the coarse round 0,
-    the rest split as evenly as possible over the other rounds, earlier first.
-
-    The coarse round decides where the later rounds look; with too few points it
-    zooms in on a poor region (measured in ``benchmarks/tuning.py``).
-    """
-    if rounds == 1:
-        return [max_trials]
-    first = min(math.ceil(max_trials / 2), max_trials - (rounds - 1))
-    base, extra = divmod(max_trials - first, rounds - 1)
-    return [first] + [base + (1 if r < extra else 0) for r in range(rounds - 1)]
-
-
-def zoom_interval(previous, points, zoom):
-    """The next round's interval of one parameter, in unit coordinates ``u`` in [0, 1].
-
-    Centred on the middle of the hull of the best trials' `points`, as wide as
-    ``zoom`` times the `previous` interval but never narrower than the hull,
-    then shifted (not cut) to lie inside [0, 1]: the best trials stay inside.
-    """
-    lo_best, hi_best = min(points), max(points)
-    width = min(1.0, max(zoom * (previous[1] - previous[0]), hi_best - lo_best))
-    lo = 0.5 * (lo_best + hi_best) - 0.5 * width
-    lo = min(max(lo, 0.0), 1.0 - width)
-    return [lo, lo + width]
+__all__ = ["CoarseToFineOracle", "round_sizes", "auto_rounds"]
 
 
 def _check_rounds(rounds, max_trials):
-    """`rounds` as a list of trials per round: an integer splits `max_trials` evenly."""
+    """`rounds` as a list of trials per round: ``None`` picks `auto_rounds`, an
+    integer splits `max_trials` with `round_sizes`."""
+    if rounds is None:
+        return round_sizes(max_trials, auto_rounds(max_trials))
     if isinstance(rounds, (list, tuple)):
         if not rounds:
             raise ValueError(f"Argument `rounds` must not be empty. Received: rounds={rounds!r}")
@@ -53,34 +32,56 @@ def _check_rounds(rounds, max_trials):
 
 
 class CoarseToFineOracle(keras_tuner.Oracle):
-    """The oracle of `CoarseToFine`: random search in rounds that zoom in on the best trials.
+    """The oracle of `CoarseToFine`: random search in rounds, later rounds split
+    between boxes around the clusters of good trials and the whole space.
 
     Each numerical hyperparameter (``hp.Float``, ``hp.Int``) is sampled in its
     unit coordinate ``u`` in [0, 1], the coordinate in which KerasTuner samples
     it uniformly (``value = hp.prob_to_value(u)``): ``u`` is linear in the value
-    for ``sampling="linear"``, in ``log(value)`` for ``"log"`` (so a zoom is a
-    zoom in log space, and in ``log(1 - beta)`` for `kerastools.tuning.beta`), and
-    in KerasTuner's mirrored log for ``"reverse_log"``. Round 0 samples ``u`` in
-    [0, 1]. When every trial of round ``k - 1`` has ended, round ``k`` gets a box:
+    for ``sampling="linear"``, in ``log(value)`` for ``"log"`` (so a box is a box
+    in log space, and in ``log(1 - beta)`` for `kerastools.tuning.beta`), and in
+    KerasTuner's mirrored log for ``"reverse_log"``. Round 0 is plain random
+    search over the whole space. When every trial of round ``k - 1`` has ended,
+    round ``k`` (of ``n_k`` trials) is planned:
 
-    * ``top`` = the ``max(1, ceil(top_fraction * n))`` best of the ``n``
-      completed trials so far (ties: the earlier trial first);
-    * for each numerical parameter active in some top trial, with ``[l, h]``
-      its interval in round ``k - 1`` and ``u_i`` the top trials' coordinates::
+    1. ``top`` = the ``max(1, ceil(top_fraction * n))`` best of the ``n``
+       completed trials so far, best first (ties: the earlier trial first).
+    2. Split: of the ``n_k`` trials, ``e = min(n_k - 1, floor(explore * n_k))``
+       explore, the other ``x = n_k - e`` exploit.
+    3. Clusters: in ``top``'s order, a trial joins the first cluster whose
+       leader (its first, best trial) is within ``zoom**k`` of it in every
+       unit coordinate the two share; otherwise it leads a new cluster, unless
+       there are already ``B = min(max_boxes, max(1, x // 2))`` (then it is
+       left out: every box gets at least two trials when it can).
+    4. One box per cluster. For each numerical parameter active in a member,
+       with ``u_i`` the coordinates of the members where it is active::
 
-          width = min(1, max(zoom * (h - l), max(u_i) - min(u_i)))
-          lo = (max(u_i) + min(u_i)) / 2 - width / 2, moved into [0, 1 - width]
-          interval = [lo, lo + width]
+           c = (max(u_i) + min(u_i)) / 2
+           width = min(1, max(zoom**k, max(u_i) - min(u_i)))
+           lo = c - width / 2, moved into [0, 1 - width]
+           interval = [lo, lo + width]
 
-      (a parameter active in no top trial keeps its interval);
-    * with ``prune_choices``, each ``hp.Choice``/``hp.Boolean`` keeps the values
-      that appear in the top trials (all values if it is active in none).
+       (other parameters span their whole range); with `prune_choices`, each
+       ``hp.Choice``/``hp.Boolean`` keeps the values seen in the members.
+    5. The ``j``-th trial of the round (``j`` from 0) is drawn uniformly in box
+       ``j mod B`` (best cluster first) if ``j < x``, else from the whole space.
 
-    Trials of round ``k`` draw ``u`` uniformly in the box (new duplicates are
-    redrawn; after 20 collisions the whole prior is tried, then the search stops,
-    as in `keras_tuner.RandomSearch`). With an integer `rounds`, round 0 (the
-    coarse search) has half of the trials, rounded up, and the other rounds
-    share the rest evenly (12 trials in 3 rounds: 6, 3, 3).
+    Draws from the whole space (round 0 and the explorers) are exactly those of
+    `keras_tuner.RandomSearch` with the same seed, in the same order; draws in
+    boxes use a stream of their own. New duplicates are redrawn; after 20
+    collisions in a box the whole space is tried, and after 20 more the search
+    stops, as in `keras_tuner.RandomSearch`. With the default ``rounds=None``
+    the rounds follow the budget (`auto_rounds`: 12 trials in rounds of 6, 2,
+    2, 2; 30 in 15, 4, 4, 4, 3; 60 in 30 and six of 5); an integer `rounds`
+    gives round 0 half of the trials, rounded up, and shares the rest evenly.
+
+    Why: a single box around the best trials (the first reading of the course's
+    advice) zooms into the first good basin it sees and never looks elsewhere;
+    the explorers keep looking, and a good trial far from the others leads its
+    own box in the next round instead of being averaged with them. Small
+    rounds zoom often, which follows narrow valleys. Measured against
+    `keras_tuner.RandomSearch` and `keras_tuner.BayesianOptimization` in
+    ``benchmarks/tuning.py``.
 
     Args:
         objective: as in `keras_tuner.oracles.RandomSearchOracle`. Defaults to `None`.
@@ -97,30 +98,51 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             Defaults to `0`.
         max_consecutive_failed_trials: as in
             `keras_tuner.oracles.RandomSearchOracle`. Defaults to `3`.
-        rounds: the number of rounds (>= 1, <= `max_trials`), or the number of
-            trials of each round, adding up to `max_trials`. Defaults to `3`.
-        zoom: the factor by which each round narrows every interval, in (0, 1].
-            Defaults to `0.5`.
-        top_fraction: the fraction of completed trials that the next box is
-            centred on, in (0, 1]. Defaults to `0.25`.
-        prune_choices: keep only the choices seen in the best trials. Defaults
-            to `True`.
+        rounds: ``None`` (rounds sized from the budget), the number of rounds
+            (>= 1, <= `max_trials`), or the number of trials of each round,
+            adding up to `max_trials`. Defaults to `None`.
+        zoom: how much narrower each round's boxes get, in (0, 1]: round ``k``'s
+            boxes are at least ``zoom**k`` wide in unit coordinates, and
+            ``zoom**k`` is the cluster radius. Defaults to `0.5`.
+        top_fraction: the fraction of completed trials the boxes are built
+            around, in (0, 1]. Defaults to `0.25`.
+        explore: the fraction of each later round drawn from the whole space,
+            in [0, 1). Defaults to `0.25`.
+        max_boxes: the largest number of boxes (clusters) per round, >= 1.
+            Defaults to `3`.
+        prune_choices: a box keeps only the choices seen in its cluster.
+            Defaults to `True`.
+
+    Example:
+
+    >>> import keras_tuner
+    >>> hp = keras_tuner.HyperParameters()
+    >>> learning_rate = kt.tuning.learning_rate(hp)
+    >>> oracle = kt.tuning.CoarseToFineOracle(objective=keras_tuner.Objective("loss", "min"),
+    ...                                       max_trials=12, hyperparameters=hp, seed=1)
+    >>> oracle.round_sizes()
+    [6, 2, 2, 2]
 
     Note:
         Rounds are synchronous: in a distributed search a worker asking for a
         trial of round ``k`` while round ``k - 1`` still runs gets an ``IDLE``
         answer and asks again (`CoarseToFine` waits half a second between asks).
-        The boxes are part of the oracle's state (``oracle.json``), so a resumed
-        search (``overwrite=False``) continues the same rounds.
+        The plans of the rounds are part of the oracle's state
+        (``oracle.json``), so a resumed search (``overwrite=False``) continues
+        the same rounds. ``oracle.boxes[k]`` is round ``k``'s plan: its first
+        (best) box as ``"intervals"`` and ``"choices"``, the further boxes in
+        ``"more_boxes"`` and the number of explorers in ``"explore"``.
     """
 
     def __init__(
         self,
         objective=None,
         max_trials=10,
-        rounds=3,
+        rounds=None,
         zoom=0.5,
         top_fraction=0.25,
+        explore=0.25,
+        max_boxes=3,
         prune_choices=True,
         seed=None,
         hyperparameters=None,
@@ -134,6 +156,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self.rounds = len(self._sizes)
         self.zoom = check_number("zoom", zoom, low=0.0, high=1.0, low_inclusive=False)
         self.top_fraction = check_number("top_fraction", top_fraction, low=0.0, high=1.0, low_inclusive=False)
+        self.explore = check_number("explore", explore, low=0.0, high=1.0, high_inclusive=False)
+        self.max_boxes = check_int("max_boxes", max_boxes, low=1)
         self.prune_choices = check_bool("prune_choices", prune_choices)
         super().__init__(
             objective=objective,
@@ -148,8 +172,9 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         if seed is not None:
             # KerasTuner's Oracle takes `seed or random.randint(...)`: seed=0 would be random.
             self.seed = self._seed_state = seed
-        # One box per round started: {"intervals": {name: [lo, hi]}, "choices": {name: [values]}}.
+        # One plan per round started (see the Note), and the draws made in boxes.
         self.boxes = []
+        self.box_draws = 0
 
     # -- rounds --------------------------------------------------------------
 
@@ -185,48 +210,80 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         completed.sort(key=lambda t: (sign * t.score, order[t.trial_id]))
         return completed[: max(1, math.ceil(self.top_fraction * len(completed)))]
 
-    def _next_box(self, round_index):
-        previous = self.boxes[-1]
-        box = {"intervals": dict(previous["intervals"]), "choices": dict(previous["choices"])}
-        top = self._top_trials(round_index)
+    def _point(self, trial):
+        coords, choices = {}, {}
         for hp in self.hyperparameters.space:
-            active = [t.hyperparameters.values[hp.name] for t in top if hp.name in t.hyperparameters.values]
-            if not active:
+            if hp.name not in trial.hyperparameters.values or isinstance(hp, Fixed):
                 continue
+            value = trial.hyperparameters.values[hp.name]
             if isinstance(hp, (Choice, Boolean)):
-                if self.prune_choices:
-                    values = [False, True] if isinstance(hp, Boolean) else list(hp.values)
-                    box["choices"][hp.name] = [v for v in values if v in active]
-            elif not isinstance(hp, Fixed):
-                points = [hp.value_to_prob(v) for v in active]
-                box["intervals"][hp.name] = zoom_interval(previous["intervals"].get(hp.name, [0.0, 1.0]), points, self.zoom)
-        return box
+                choices[hp.name] = value
+            else:
+                coords[hp.name] = hp.value_to_prob(value)
+        return coords, choices
 
-    def ranges(self, round_index):
-        """The box of a started round in the parameters' own units.
+    def _plan(self, round_index):
+        """Round `round_index`'s plan (steps 1 to 4 of the rule)."""
+        exploit, n_explore = _boxes.split_round(self.round_sizes()[round_index], self.explore)
+        points = [self._point(t) for t in self._top_trials(round_index)]
+        width = self.zoom**round_index
+        choice_values = {
+            hp.name: ([False, True] if isinstance(hp, Boolean) else list(hp.values))
+            for hp in self.hyperparameters.space
+            if isinstance(hp, (Choice, Boolean))
+        }
+        # At least two trials per box: a box with one trial is a random guess.
+        max_boxes = min(self.max_boxes, max(1, exploit // 2))
+        boxes = [_boxes.box(points, group, width, choice_values, self.prune_choices) for group in _boxes.clusters(points, width, max_boxes)]
+        if not boxes:  # no completed trial yet: the whole space
+            boxes, n_explore = [{"intervals": {}, "choices": {}}], 0
+        return {"intervals": boxes[0]["intervals"], "choices": boxes[0]["choices"], "more_boxes": boxes[1:], "explore": n_explore}
+
+    def boxes_of(self, round_index):
+        """The boxes of a started round, best first, each ``{"intervals", "choices"}``."""
+        plan = self.boxes[round_index]
+        return [{"intervals": plan["intervals"], "choices": plan["choices"]}] + list(plan["more_boxes"])
+
+    def _box_for(self, index):
+        """The box the `index`-th trial is drawn from (``None``: the whole space)."""
+        round_index = self.round_of(index)
+        slot = index - sum(self.round_sizes()[:round_index])
+        plan = self.boxes[round_index]
+        if round_index == 0 or slot >= self.round_sizes()[round_index] - plan["explore"]:
+            return None
+        boxes = self.boxes_of(round_index)
+        return boxes[slot % len(boxes)]
+
+    def ranges(self, round_index, box=0):
+        """A box of a started round in the parameters' own units.
 
         Returns ``{name: (low, high)}`` for numerical parameters (the values at
         the interval's ends) and ``{name: [values]}`` for pruned choices;
-        parameters not listed span their whole range.
+        parameters not listed span their whole range. `box` is the box's rank
+        (0: the box around the best trial).
         """
         check_int("round_index", round_index, low=0)
         if round_index >= len(self.boxes):
             raise ValueError(f"Round {round_index} has not started yet. Received: round_index={round_index}")
-        box = self.boxes[round_index]
+        boxes = self.boxes_of(round_index)
+        check_int("box", box, low=0, high=len(boxes) - 1)
+        chosen = boxes[box]
         result = {}
         for hp in self.hyperparameters.space:
-            if hp.name in box["intervals"]:
-                lo, hi = box["intervals"][hp.name]
+            if hp.name in chosen["intervals"]:
+                lo, hi = chosen["intervals"][hp.name]
                 result[hp.name] = (hp.prob_to_value(lo), hp.prob_to_value(min(hi, 1.0 - 1e-12)))
-            elif hp.name in box["choices"]:
-                result[hp.name] = list(box["choices"][hp.name])
+            elif hp.name in chosen["choices"]:
+                result[hp.name] = list(chosen["choices"][hp.name])
         return result
 
     # -- sampling ------------------------------------------------------------
 
     def _uniform(self):
-        value = random.Random(self._seed_state).random()
-        self._seed_state += 1
+        # Its own stream, so that the draws from the whole space are exactly
+        # those of keras_tuner.RandomSearch with the same seed.
+        value = random.Random(f"coarse_to_fine:{self.seed}:{self.box_draws}").random()
+        self.box_draws += 1
         return value
 
     def _draw(self, box):
@@ -237,32 +294,33 @@ class CoarseToFineOracle(keras_tuner.Oracle):
                 continue
             if isinstance(hp, Fixed):
                 hps.values[hp.name] = hp.value
-            elif box is not None and hp.name in box["choices"]:
+            elif hp.name in box["choices"]:
                 allowed = box["choices"][hp.name]
                 hps.values[hp.name] = allowed[min(int(self._uniform() * len(allowed)), len(allowed) - 1)]
             else:
-                lo, hi = box["intervals"].get(hp.name, [0.0, 1.0]) if box is not None else (0.0, 1.0)
+                lo, hi = box["intervals"].get(hp.name, [0.0, 1.0])
                 hps.values[hp.name] = hp.prob_to_value(lo + (hi - lo) * self._uniform())
         return hps.values
 
     def _sample(self, box):
-        for candidate_box in (box, None):
+        if box is not None:
             for _ in range(self._max_collisions + 1):
-                values = self._draw(candidate_box)
+                values = self._draw(box)
                 if not self._duplicate(values):
                     return values
-        return None
+        return self._random_values()
 
     def populate_space(self, trial_id):
-        round_index = self.round_of(len(self.trials))
+        index = len(self.trials)
+        round_index = self.round_of(index)
         while len(self.boxes) <= round_index:
             if not self.boxes:
-                self.boxes.append({"intervals": {}, "choices": {}})
+                self.boxes.append({"intervals": {}, "choices": {}, "more_boxes": [], "explore": self.round_sizes()[0]})
             elif not self._round_finished(len(self.boxes) - 1):
                 return {"status": TrialStatus.IDLE, "values": None}
             else:
-                self.boxes.append(self._next_box(len(self.boxes)))
-        values = self._sample(self.boxes[round_index])
+                self.boxes.append(self._plan(len(self.boxes)))
+        values = self._sample(self._box_for(index))
         if values is None:
             return {"status": TrialStatus.STOPPED, "values": None}
         return {"status": TrialStatus.RUNNING, "values": values}
@@ -271,7 +329,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
 
     def get_state(self):
         state = super().get_state()
-        state["coarse_to_fine"] = {"rounds": self.round_sizes(), "max_trials": self.max_trials, "boxes": self.boxes}
+        state["coarse_to_fine"] = {"rounds": self.round_sizes(), "max_trials": self.max_trials, "boxes": self.boxes, "box_draws": self.box_draws}
         return state
 
     def set_state(self, state):
@@ -285,4 +343,13 @@ class CoarseToFineOracle(keras_tuner.Oracle):
                     f"tuner has {argument}={current[argument]}. Use the same value, or pass "
                     "overwrite=True (or another project_name) to start a new search."
                 )
-        self.boxes = [{"intervals": dict(b["intervals"]), "choices": dict(b["choices"])} for b in saved["boxes"]]
+        self.boxes = [_copy_plan(plan) for plan in saved["boxes"]]
+        self.box_draws = saved.get("box_draws", 0)
+
+
+def _copy_plan(plan):
+    def copy_box(b):
+        return {"intervals": {k: list(v) for k, v in b["intervals"].items()}, "choices": {k: list(v) for k, v in b["choices"].items()}}
+
+    first = copy_box(plan)
+    return {**first, "more_boxes": [copy_box(b) for b in plan.get("more_boxes", [])], "explore": plan.get("explore", 0)}

@@ -1,4 +1,4 @@
-"""CoarseToFine: the boxes follow the documented rule, resumption, a synthetic objective."""
+"""CoarseToFine: the plan of each round follows the documented rule, resumption, a synthetic objective."""
 
 import math
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from kerastools import tuning
-from kerastools.tuning.coarse_to_fine_oracle import round_sizes, zoom_interval
+from kerastools.tuning import _boxes
+from kerastools.tuning.coarse_to_fine_oracle import auto_rounds, round_sizes
 from tests import reference
 
 OPTIMUM = {"log_lr": -2.5, "log_one_minus_beta": -2.0, "opt": "b", "units": 24}
@@ -74,6 +75,12 @@ def unit(name, value):
     raise KeyError(name)
 
 
+NUMERICAL = ("learning_rate", "1-beta", "units")
+
+
+# -- the pure steps, against hand-computed cases -------------------------------
+
+
 def test_round_sizes():
     assert round_sizes(12, 3) == [6, 3, 3]  # half for the coarse round, the rest evenly
     assert round_sizes(10, 3) == [5, 3, 2]
@@ -83,68 +90,174 @@ def test_round_sizes():
 
 
 @pytest.mark.parametrize(
-    "previous, points, zoom, expected",
+    "max_trials, sizes",
     [
-        ((0.0, 1.0), [0.5], 0.5, (0.25, 0.75)),  # halved around the best point
-        ((0.0, 1.0), [0.1], 0.5, (0.0, 0.5)),  # pushed back inside [0, 1], width kept
-        ((0.0, 1.0), [0.95, 0.99], 0.5, (0.5, 1.0)),
-        ((0.2, 0.6), [0.3, 0.35], 0.5, (0.225, 0.425)),
-        ((0.0, 1.0), [0.1, 0.9], 0.5, (0.1, 0.9)),  # the best points are wider apart: keep them all
-        ((0.4, 0.5), [0.0, 1.0], 0.5, (0.0, 1.0)),  # never wider than the prior
+        (1, [1]),
+        (5, [5]),  # too few trials to zoom: random search
+        (6, [3, 2, 1]),  # 3 later trials, rounds of max(2, round(sqrt(6) / 1.5) = 2) -> 2 rounds
+        (12, [6, 2, 2, 2]),
+        (30, [15, 4, 4, 4, 3]),  # round(sqrt(30) / 1.5) = round(3.65) = 4; 15 / 4 -> 4 rounds
+        (60, [30, 5, 5, 5, 5, 5, 5]),  # round(7.75 / 1.5) = 5; 30 / 5 = 6 rounds
     ],
 )
-def test_zoom_interval_cases(previous, points, zoom, expected):
-    np.testing.assert_allclose(zoom_interval(previous, points, zoom), expected, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(reference.coarse_to_fine_interval(previous, points, zoom), expected, rtol=0, atol=1e-15)
+def test_auto_rounds(max_trials, sizes):
+    assert round_sizes(max_trials, auto_rounds(max_trials)) == sizes
+    oracle = tuning.CoarseToFineOracle(objective="loss", max_trials=max_trials)
+    assert oracle.round_sizes() == sizes
 
 
-def test_boxes_follow_the_rule(tmp_path):
-    zoom, top_fraction = 0.5, 0.25
-    tuner = search(Synthetic, tmp_path, "rule", seed=7, rounds=3, zoom=zoom, top_fraction=top_fraction)
+@pytest.mark.parametrize(
+    "size, explore, expected",
+    [(2, 0.25, (2, 0)), (4, 0.25, (3, 1)), (5, 0.25, (4, 1)), (8, 0.25, (6, 2)), (3, 0.0, (3, 0)), (3, 0.99, (1, 2)), (1, 0.5, (1, 0))],
+)
+def test_split_round(size, explore, expected):
+    assert _boxes.split_round(size, explore) == expected
+
+
+def test_clusters_by_hand():
+    points = [
+        ({"x": 0.10, "y": 0.10}, {}),  # leads cluster 0
+        ({"x": 0.30, "y": 0.15}, {}),  # 0.20 from the leader in x: joins 0
+        ({"x": 0.80, "y": 0.10}, {}),  # 0.70 away: leads cluster 1
+        ({"x": 0.15, "y": 0.60}, {}),  # 0.50 away in y (> 0.25): leads cluster 2
+        ({"x": 0.90, "y": 0.90}, {}),  # far from everything, but only 3 boxes: left out
+        ({"x": 0.70, "y": 0.20}, {}),  # within 0.25 of cluster 1's leader
+    ]
+    assert _boxes.clusters(points, radius=0.25, max_boxes=3) == [[0, 1], [2, 5], [3]]
+    assert _boxes.clusters(points, radius=0.25, max_boxes=1) == [[0, 1]]
+    assert _boxes.clusters(points, radius=1.0, max_boxes=3) == [[0, 1, 2, 3, 4, 5]]
+    # Only shared coordinates count (conditional parameters): no shared one means distance 0.
+    assert _boxes.distance({"x": 0.1}, {"z": 0.9}) == 0.0
+    assert _boxes.distance({"x": 0.1, "z": 0.2}, {"x": 0.4, "z": 0.9}) == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize(
+    "members, width, expected",
+    [
+        ([0.5], 0.5, (0.25, 0.75)),  # one member: the minimum width around it
+        ([0.1], 0.5, (0.0, 0.5)),  # pushed back inside [0, 1], width kept
+        ([0.95, 0.99], 0.5, (0.5, 1.0)),
+        ([0.3, 0.35], 0.25, (0.2, 0.45)),
+        ([0.1, 0.9], 0.5, (0.1, 0.9)),  # the members are wider apart: keep them all
+        ([0.0, 1.0], 0.05, (0.0, 1.0)),  # never wider than the prior
+    ],
+)
+def test_interval_cases(members, width, expected):
+    centre = 0.5 * (min(members) + max(members))
+    np.testing.assert_allclose(_boxes.interval(centre, members, width), expected, rtol=0, atol=1e-15)
+    # The independent reference by cases: its new width is max(zoom * previous width, spread).
+    np.testing.assert_allclose(reference.coarse_to_fine_interval((0.0, 2 * width), members, 0.5), expected, rtol=0, atol=1e-15)
+
+
+def test_box_by_hand():
+    points = [
+        ({"x": 0.2, "y": 0.5}, {"act": "tanh", "opt": "sgd"}),
+        ({"x": 0.3}, {"act": "relu"}),  # y and opt inactive here
+        ({"x": 0.9, "y": 0.1}, {"act": "elu", "opt": "adam"}),
+    ]
+    values = {"act": ["relu", "tanh", "elu"], "opt": ["sgd", "adam"]}
+    b = _boxes.box(points, [0, 1], 0.25, values, prune_choices=True)
+    np.testing.assert_allclose(b["intervals"]["x"], (0.125, 0.375), atol=1e-15)  # centre 0.25, width max(0.25, 0.1)
+    np.testing.assert_allclose(b["intervals"]["y"], (0.375, 0.625), atol=1e-15)  # only member 0 has y
+    assert b["choices"] == {"act": ["relu", "tanh"], "opt": ["sgd"]}  # in the declared order
+    assert _boxes.box(points, [0, 1], 0.25, values, prune_choices=False)["choices"] == {}
+
+
+# -- the oracle follows the rule ------------------------------------------------
+
+
+def expected_plan(done, k, sizes, zoom, top_fraction, explore, max_boxes):
+    """Round k's boxes from the trials of earlier rounds, written from the docstring."""
+    scores = [objective(t.hyperparameters) for t in done]
+    order = sorted(range(len(done)), key=lambda i: (scores[i], i))
+    top = [done[i] for i in order[: max(1, math.ceil(top_fraction * len(done)))]]
+    n = sizes[k]
+    n_explore = min(n - 1, math.floor(explore * n + 1e-9))
+    limit = min(max_boxes, max(1, (n - n_explore) // 2))
+    radius = zoom**k
+    coords = [{name: unit(name, t.hyperparameters.values[name]) for name in NUMERICAL} for t in top]
+    groups = []
+    for i, c in enumerate(coords):
+        home = next((g for g in groups if max(abs(c[name] - coords[g[0]][name]) for name in NUMERICAL) <= radius), None)
+        if home is not None:
+            home.append(i)
+        elif len(groups) < limit:
+            groups.append([i])
+    boxes = []
+    for g in groups:
+        intervals = {name: reference.coarse_to_fine_interval((0.0, radius / zoom), [coords[i][name] for i in g], zoom) for name in NUMERICAL}
+        choices = {"opt": [v for v in ["a", "b", "c"] if v in {top[i].hyperparameters.values["opt"] for i in g}]}
+        boxes.append((intervals, choices))
+    return boxes, n_explore
+
+
+@pytest.mark.parametrize("options", [{}, {"max_trials": 30, "rounds": 3, "explore": 0.34, "max_boxes": 3, "top_fraction": 0.4}])
+def test_plans_follow_the_rule(tmp_path, options):
+    options = {"max_trials": 12, "zoom": 0.5, "top_fraction": 0.25, "explore": 0.25, "max_boxes": 3, **options}
+    tuner = search(Synthetic, tmp_path, "rule", seed=7, **options)
     oracle = tuner.oracle
     trials = trials_in_order(oracle)
-    sizes = round_sizes(12, 3)
-    assert len(trials) == 12 and len(oracle.boxes) == 3
-    assert oracle.boxes[0] == {"intervals": {}, "choices": {}}
-    previous = {name: (0.0, 1.0) for name in ("learning_rate", "1-beta", "units")}
-    for k in (1, 2):
-        done = trials[: sum(sizes[:k])]
-        scores = [objective(t.hyperparameters) for t in done]
-        order = sorted(range(len(done)), key=lambda i: (scores[i], i))
-        top = [done[i] for i in order[: max(1, math.ceil(top_fraction * len(done)))]]
-        box = oracle.boxes[k]
-        for name in previous:
-            points = [unit(name, t.hyperparameters.values[name]) for t in top]
-            expected = reference.coarse_to_fine_interval(previous[name], points, zoom)
-            np.testing.assert_allclose(box["intervals"][name], expected, rtol=0, atol=1e-12, err_msg=name)
-            previous[name] = expected
-        assert box["choices"] == {"opt": [v for v in ["a", "b", "c"] if v in {t.hyperparameters.values["opt"] for t in top}]}
-        # Every trial of round k was drawn inside the box.
-        for t in trials[sum(sizes[:k]) : sum(sizes[: k + 1])]:
-            for name, (lo, hi) in box["intervals"].items():
-                assert lo - 1e-12 <= unit(name, t.hyperparameters.values[name]) <= hi + 1e-12, (k, name)
-            assert t.hyperparameters.values["opt"] in box["choices"]["opt"]
-    lo, hi = oracle.boxes[2]["intervals"]["learning_rate"]
+    sizes = oracle.round_sizes()
+    assert len(trials) == options["max_trials"] and len(oracle.boxes) == len(sizes)
+    assert oracle.boxes[0] == {"intervals": {}, "choices": {}, "more_boxes": [], "explore": sizes[0]}
+    for k in range(1, len(sizes)):
+        start = sum(sizes[:k])
+        boxes, n_explore = expected_plan(trials[:start], k, sizes, options["zoom"], options["top_fraction"], options["explore"], options["max_boxes"])
+        got = oracle.boxes_of(k)
+        assert oracle.boxes[k]["explore"] == n_explore
+        assert len(got) == len(boxes), k
+        for (intervals, choices), actual in zip(boxes, got):
+            for name in NUMERICAL:
+                np.testing.assert_allclose(actual["intervals"][name], intervals[name], rtol=0, atol=1e-12, err_msg=f"{k} {name}")
+            assert actual["choices"] == choices
+        # The j-th exploiting trial lies in box j mod B.
+        for j, t in enumerate(trials[start : start + sizes[k] - n_explore]):
+            intervals, choices = boxes[j % len(boxes)]
+            for name in NUMERICAL:
+                lo, hi = intervals[name]
+                # An Int's value is the bin its draw fell in, and unit() gives the bin's
+                # centre: up to half a bin (0.5 / 33) from the draw.
+                slack = 0.5 / 33 if name == "units" else 1e-12
+                assert lo - slack <= unit(name, t.hyperparameters.values[name]) <= hi + slack, (k, j, name)
+            assert t.hyperparameters.values["opt"] in choices["opt"]
+    lo, hi = oracle.boxes[1]["intervals"]["learning_rate"]
     # ranges() reports the box in the parameters' own units.
-    low, high = oracle.ranges(2)["learning_rate"]
+    low, high = oracle.ranges(1)["learning_rate"]
     assert low == pytest.approx(10 ** (4 * lo - 4)) and high == pytest.approx(10 ** (4 * hi - 4))
-    assert oracle.ranges(2)["opt"] == oracle.boxes[2]["choices"]["opt"]
+    assert oracle.ranges(1)["opt"] == oracle.boxes[1]["choices"]["opt"]
+
+
+def test_draws_from_the_whole_space_are_random_search(tmp_path):
+    """Round 0 and the explorers are exactly RandomSearch's trials with the same seed, in order."""
+    ctf = search(Synthetic, tmp_path, "c", seed=1017, max_trials=30, explore=0.5)
+    rnd = search(SyntheticRandom, tmp_path, "r", seed=1017, max_trials=30, objective=None)
+    oracle = ctf.oracle
+    sizes = oracle.round_sizes()
+    whole = []
+    for index, t in enumerate(trials_in_order(oracle)):
+        k = oracle.round_of(index)
+        slot = index - sum(sizes[:k])
+        if k == 0 or slot >= sizes[k] - oracle.boxes[k]["explore"]:
+            whole.append(t.hyperparameters.values)
+    assert len(whole) == 15 + sum(math.floor(0.5 * n) for n in sizes[1:])
+    assert whole == [t.hyperparameters.values for t in trials_in_order(rnd.oracle)][: len(whole)]
 
 
 def test_resumption_continues_the_same_rounds(tmp_path):
-    straight = search(Synthetic, tmp_path, "straight", seed=3, rounds=3)
-    Synthetic.stop_at = "05"  # trial ids are zero-padded to the width of max_trials
+    straight = search(Synthetic, tmp_path, "straight", seed=3)
+    Synthetic.stop_at = "07"  # in round 1; trial ids are zero-padded to the width of max_trials
     try:
         with pytest.raises(keras_tuner.errors.FatalError, match="interrupted on purpose"):
-            search(Synthetic, tmp_path, "resumed", seed=3, rounds=3)
+            search(Synthetic, tmp_path, "resumed", seed=3)
     finally:
         Synthetic.stop_at = None
-    resumed = search(Synthetic, tmp_path, "resumed", seed=3, rounds=3, overwrite=False)
+    resumed = search(Synthetic, tmp_path, "resumed", seed=3, overwrite=False)
     a, b = trials_in_order(straight.oracle), trials_in_order(resumed.oracle)
     assert [t.trial_id for t in a] == [t.trial_id for t in b]
     assert [t.hyperparameters.values for t in a] == [t.hyperparameters.values for t in b]
     assert [t.status for t in b] == ["COMPLETED"] * 12
     assert resumed.oracle.boxes == straight.oracle.boxes
+    assert resumed.oracle.box_draws == straight.oracle.box_draws > 0
 
 
 def test_resuming_with_other_rounds_is_refused(tmp_path):
@@ -153,20 +266,42 @@ def test_resuming_with_other_rounds_is_refused(tmp_path):
         Synthetic(hyperparameters=space(), max_trials=4, rounds=4, directory=str(tmp_path), project_name="p")
 
 
+def test_a_round_waits_for_the_last_one(tmp_path):
+    """Distributed: a worker asking for round 1 while round 0 still runs gets IDLE, then its trial."""
+    oracle = tuning.CoarseToFineOracle(objective=keras_tuner.Objective("score", "min"), max_trials=4, rounds=[2, 2], seed=5, hyperparameters=space())
+    oracle._set_project_dir(str(tmp_path), "p")
+    oracle.verbose = 0
+    first, second = oracle.create_trial("w0"), oracle.create_trial("w1")
+    for t, score in ((first, 1.0),):
+        oracle.update_trial(t.trial_id, {"score": score})
+        t.status = "COMPLETED"
+        oracle.end_trial(t)
+    assert oracle.create_trial("w0").status == "IDLE" and len(oracle.boxes) == 1
+    oracle.update_trial(second.trial_id, {"score": 0.5})
+    second.status = "COMPLETED"
+    oracle.end_trial(second)
+    nxt = oracle.create_trial("w0")
+    assert nxt.status == "RUNNING" and len(oracle.boxes) == 2
+    for name in NUMERICAL:  # the one box is built around the best trial, the second one
+        lo, hi = oracle.boxes[1]["intervals"][name]
+        assert lo - 1e-12 <= unit(name, second.hyperparameters.values[name]) <= hi + 1e-12
+
+
 def test_finds_good_values_and_beats_random_search(tmp_path):
     best = {"coarse_to_fine": [], "random": []}
     # KerasTuner draws with Random(seed + k) for the k-th value, so nearby seed values share
     # most of their draws (and its RandomSearch takes seed=0 as no seed): spaced seed values.
     for seed in (1, 1001, 2001, 3001):
-        ctf = search(Synthetic, tmp_path, f"c{seed}", seed=seed, max_trials=36, rounds=3)
+        ctf = search(Synthetic, tmp_path, f"c{seed}", seed=seed, max_trials=36)
         rnd = search(SyntheticRandom, tmp_path, f"r{seed}", seed=seed, max_trials=36, objective=None)
         best["coarse_to_fine"].append(ctf.oracle.get_best_trials()[0].score)
         best["random"].append(rnd.oracle.get_best_trials()[0].score)
         values = tuning.hyperparameter_values(ctf.get_best_hyperparameters()[0])
-        # Within a factor of 2 (0.3 decade) of the best learning rate and of the best 1 - beta.
-        assert abs(math.log10(values["learning_rate"]) - OPTIMUM["log_lr"]) < 0.3
-        assert abs(math.log10(1 - values["beta"]) - OPTIMUM["log_one_minus_beta"]) < 0.3
+        # The right choice, and within half a decade of the best learning rate and
+        # 1 - beta (the prior spans 4 and 2 decades).
         assert values["opt"] == "b"
+        assert abs(math.log10(values["learning_rate"]) - OPTIMUM["log_lr"]) < 0.5
+        assert abs(math.log10(1 - values["beta"]) - OPTIMUM["log_one_minus_beta"]) < 0.5
     # At the same budget, a better best trial than random search on average.
     assert np.mean(best["coarse_to_fine"]) < np.mean(best["random"])
 
@@ -179,15 +314,15 @@ def test_rounds_of_given_sizes(tmp_path):
 
 def test_seed_zero_is_a_seed(tmp_path):
     """KerasTuner's Oracle treats seed=0 as "no seed"; CoarseToFine does not."""
-    runs = [search(Synthetic, tmp_path, f"zero{i}", seed=0, max_trials=4, rounds=2) for i in range(2)]
+    runs = [search(Synthetic, tmp_path, f"zero{i}", seed=0, max_trials=6, rounds=2) for i in range(2)]
     assert [t.hyperparameters.values for t in trials_in_order(runs[0].oracle)] == [t.hyperparameters.values for t in trials_in_order(runs[1].oracle)]
 
 
 def test_prune_choices_off_and_single_round(tmp_path):
     tuner = search(Synthetic, tmp_path, "p", seed=1, max_trials=6, rounds=2, prune_choices=False)
-    assert tuner.oracle.boxes[1]["choices"] == {}
+    assert all(b["choices"] == {} for b in tuner.oracle.boxes_of(1))
     single = search(Synthetic, tmp_path, "s", seed=1, max_trials=3, rounds=1)
-    assert single.oracle.boxes == [{"intervals": {}, "choices": {}}]
+    assert single.oracle.boxes == [{"intervals": {}, "choices": {}, "more_boxes": [], "explore": 3}]
 
 
 @pytest.mark.parametrize(
@@ -200,6 +335,9 @@ def test_prune_choices_off_and_single_round(tmp_path):
         ({"zoom": 0.0}, ValueError, r"`zoom` must be in \(0, 1\]. Received: zoom=0.0"),
         ({"zoom": 1.5}, ValueError, r"`zoom` must be in \(0, 1\]. Received: zoom=1.5"),
         ({"top_fraction": 0}, ValueError, r"`top_fraction` must be in \(0, 1\]. Received: top_fraction=0.0"),
+        ({"explore": 1.0}, ValueError, r"`explore` must be in \[0, 1\). Received: explore=1.0"),
+        ({"explore": -0.1}, ValueError, r"`explore` must be in \[0, 1\). Received: explore=-0.1"),
+        ({"max_boxes": 0}, ValueError, r"`max_boxes` must be an integer >= 1. Received: max_boxes=0"),
         ({"prune_choices": "yes"}, TypeError, r"`prune_choices` must be a bool. Received: prune_choices='yes'"),
         ({"max_trials": 6, "rounds": [4, 1]}, ValueError, r"`rounds` must add up to max_trials=6 trials. Received: rounds=\[4, 1\] \(sum 5\)"),
         ({"rounds": []}, ValueError, r"`rounds` must not be empty. Received: rounds=\[\]"),
@@ -211,7 +349,9 @@ def test_bad_arguments(kwargs, error, match):
         tuning.CoarseToFineOracle(objective="loss", **kwargs)
 
 
-def test_ranges_of_a_round_not_started(tmp_path):
+def test_ranges_of_a_round_not_started_or_a_box_that_does_not_exist(tmp_path):
     tuner = search(Synthetic, tmp_path, "p", seed=1, max_trials=2, rounds=2)
     with pytest.raises(ValueError, match=r"Round 2 has not started yet. Received: round_index=2"):
         tuner.oracle.ranges(2)
+    with pytest.raises(ValueError, match=r"`box` must be an integer in \[0, 0\]. Received: box=1"):
+        tuner.oracle.ranges(1, box=1)

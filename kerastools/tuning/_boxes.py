@@ -1,0 +1,100 @@
+"""The geometry of coarse-to-fine search, in unit coordinates: round sizes, clusters, boxes.
+
+Pure functions on plain lists and dicts (no KerasTuner), so that every step of
+`CoarseToFineOracle`'s rule can be checked by hand. A point is a pair
+``(coords, choices)``: ``coords`` maps each active numerical hyperparameter to
+its unit coordinate ``u`` in [0, 1], ``choices`` each active ``hp.Choice`` /
+``hp.Boolean`` to its value.
+"""
+
+import math
+
+
+
+def round_sizes(max_trials, rounds):
+    """Trials per round: half of `max_trials` (rounded up) for the coarse round 0,
+    the rest split as evenly as possible over the other rounds, earlier first.
+
+    The coarse round decides where the later rounds look; with too few points it
+    zooms in on a poor region (measured in ``benchmarks/tuning.py``).
+    """
+    if rounds == 1:
+        return [max_trials]
+    first = min(math.ceil(max_trials / 2), max_trials - (rounds - 1))
+    base, extra = divmod(max_trials - first, rounds - 1)
+    return [first] + [base + (1 if r < extra else 0) for r in range(rounds - 1)]
+
+
+def auto_rounds(max_trials):
+    """The number of rounds for a budget: one coarse round of half the trials,
+    then rounds of about ``sqrt(max_trials) / 1.5`` trials (at least 2) each.
+
+    12 trials: 4 rounds (6, 2, 2, 2); 30: 5 (15, 4, 4, 4, 3); 60: 7 (30, 5, 5,
+    5, 5, 5, 5); fewer than 6 trials: one round, i.e. plain random search.
+    """
+    if max_trials < 6:
+        return 1
+    later = max_trials - math.ceil(max_trials / 2)
+    per_round = max(2, round(math.sqrt(max_trials) / 1.5))
+    return 1 + max(1, round(later / per_round))
+
+
+def split_round(size, explore):
+    """``(exploit, explore)`` trials of a later round of `size` trials: the
+    explorers are ``floor(explore * size)``, at most ``size - 1``."""
+    n_explore = min(size - 1, math.floor(explore * size + 1e-9))
+    return size - n_explore, n_explore
+
+
+def distance(a, b):
+    """Chebyshev distance between the unit coordinates two points share (0 when none)."""
+    shared = [name for name in a if name in b]
+    return max((abs(a[name] - b[name]) for name in shared), default=0.0)
+
+
+def clusters(points, radius, max_boxes):
+    """Group `points` (best first) around leaders: a point joins the first
+    cluster whose leader is within `radius` (`distance`), else it leads a new
+    cluster while there are fewer than `max_boxes`, else it is left out.
+
+    Returns lists of indices into `points`, each led by its first (best) index.
+    """
+    groups = []
+    for i, (coords, _) in enumerate(points):
+        for group in groups:
+            if distance(points[group[0]][0], coords) <= radius:
+                group.append(i)
+                break
+        else:
+            if len(groups) < max_boxes:
+                groups.append([i])
+    return groups
+
+
+def interval(centre, members, width):
+    """The interval of one parameter in a box: centred on `centre`, wide enough
+    to hold every member (``2 * max |u - centre|``) and at least `width`, never
+    more than 1, then shifted (not cut) into [0, 1]."""
+    half = max(0.5 * width, max((abs(u - centre) for u in members), default=0.0))
+    span = min(1.0, 2.0 * half)
+    lo = min(max(centre - 0.5 * span, 0.0), 1.0 - span)
+    return [lo, lo + span]
+
+
+def box(points, group, width, choice_values, prune_choices):
+    """The box of one cluster: an interval per numerical parameter active in a
+    member (centred on the middle of the members' coordinates) and, with
+    `prune_choices`, the values of each choice seen in the members, in the order
+    of `choice_values` (``{name: [all values]}``)."""
+    intervals, choices = {}, {}
+    for i in group:
+        for name in points[i][0]:
+            if name not in intervals:
+                members = [points[j][0][name] for j in group if name in points[j][0]]
+                intervals[name] = interval(0.5 * (min(members) + max(members)), members, width)
+    if prune_choices:
+        for name, values in choice_values.items():
+            seen = {points[j][1][name] for j in group if name in points[j][1]}
+            if seen:
+                choices[name] = [v for v in values if v in seen]
+    return {"intervals": intervals, "choices": choices}

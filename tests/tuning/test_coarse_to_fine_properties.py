@@ -1,0 +1,71 @@
+"""CoarseToFine over random search spaces and histories: every proposal lies in the space, and in its box."""
+
+import keras_tuner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kerastools import tuning
+
+
+@st.composite
+def spaces(draw):
+    """A random space of Float (linear/log), Int and Choice parameters, some conditional on a choice."""
+    hp = keras_tuner.HyperParameters()
+    n = draw(st.integers(1, 4))
+    for i in range(n):
+        # The first is a Float, so that a box always has points not tried yet: a box
+        # of a finite space can run out, and then (as documented) the whole space is used.
+        kind = draw(st.sampled_from(["linear", "log"] if i == 0 else ["linear", "log", "int", "choice"]))
+        if kind == "int":
+            low = draw(st.integers(-5, 5))
+            hp.Int(f"p{i}", low, low + draw(st.integers(1, 50)))
+        elif kind == "choice":
+            hp.Choice(f"p{i}", [f"v{j}" for j in range(draw(st.integers(1, 4)))])
+        else:
+            low = draw(st.floats(1e-6, 10.0))
+            hp.Float(f"p{i}", low, low * draw(st.floats(1.5, 1e4)), sampling=kind)
+    if draw(st.booleans()):
+        hp.Choice("branch", ["a", "b"])
+        with hp.conditional_scope("branch", ["b"]):
+            hp.Float("only_b", 0.0, 1.0)
+    return hp
+
+
+def inside(hp, name, value):
+    spec = next(p for p in hp.space if p.name == name)
+    if isinstance(spec, keras_tuner.engine.hyperparameters.Choice):
+        return value in spec.values
+    return spec.min_value <= value <= spec.max_value
+
+
+@given(space=spaces(), scores=st.lists(st.floats(-1e6, 1e6), min_size=30, max_size=30), max_trials=st.integers(1, 30),
+       explore=st.floats(0.0, 0.9), max_boxes=st.integers(1, 4), seed=st.integers(1, 10**6))
+def test_every_proposal_lies_in_the_space_and_in_its_box(tmp_path_factory, space, scores, max_trials, explore, max_boxes, seed):
+    oracle = tuning.CoarseToFineOracle(objective=keras_tuner.Objective("score", "min"), max_trials=max_trials, explore=explore,
+                                       max_boxes=max_boxes, seed=seed, hyperparameters=space)
+    oracle._set_project_dir(str(tmp_path_factory.mktemp("p")), "p")
+    oracle.verbose = 0
+    for index in range(max_trials):
+        trial = oracle.create_trial("w")
+        if trial.status != "RUNNING":  # a space with fewer points than trials runs out
+            break
+        values = trial.hyperparameters.values
+        for name, value in values.items():
+            assert inside(space, name, value), (name, value)
+        box = oracle._box_for(index)
+        if box is not None:
+            for name, (lo, hi) in box["intervals"].items():
+                assert 0.0 <= lo <= hi <= 1.0
+                if name in values:
+                    spec = next(p for p in space.space if p.name == name)
+                    # the box, in values: the ends mapped by prob_to_value (an Int rounds down to its bin)
+                    low, high = spec.prob_to_value(lo), spec.prob_to_value(min(hi, 1.0 - 1e-12))
+                    assert low - 1e-9 * abs(low) <= values[name] <= high + 1e-9 * abs(high), (name, values[name], low, high)
+            for name, allowed in box["choices"].items():
+                if name in values:
+                    assert values[name] in allowed
+        oracle.update_trial(trial.trial_id, {"score": scores[index]})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    assert len(oracle.trials) <= max_trials
+    assert sum(oracle.round_sizes()) == max_trials
