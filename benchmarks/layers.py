@@ -16,12 +16,12 @@ The last table times one training epoch (`model.fit`, batch 32) on scikit-learn'
 built from Keras layers (same initial weights).
 """
 
-import argparse
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import _common  # noqa: E402  (first: puts this checkout's kerastools on the path)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -150,13 +150,12 @@ def benchmark_cnn(epochs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and epochs (a smoke run)")
+    parser = _common.parser("layers", __doc__, "fewer repeats and epochs (a smoke run)")
     parser.add_argument("--xla", action="store_true", help="compile the layer steps with XLA")
     parser.add_argument("--repeats", type=int, default=None, help="timed samples per layer (default 21, quick 5)")
     parser.add_argument("--clock", choices=sorted(CLOCK), default="wall",
                         help="wall-clock time, or CPU time of this process (steadier on a shared machine)")
-    args = parser.parse_args(argv)
+    args = _common.parse_args(parser, argv)
     global _clock
     _clock = CLOCK[args.clock]
     repeats = args.repeats or (5 if args.quick else 21)
@@ -180,6 +179,20 @@ def main(argv=None):
     print(f"{'model':32s} {'kerastools s':>14s} {'Keras s':>10s} {'ratio':>7s}")
     print(f"{'conv-BN-pool-conv-pool-dropout':32s} {t_ours:14.3f} {t_keras:10.3f} {ratio:7.2f}")
     print(f"training accuracy after {epochs + 1} epochs: kerastools {accuracy[0]:.3f}, Keras {accuracy[1]:.3f}")
+    _common.write_result(args, [
+        _common.table(
+            f"Forward + backward, XLA {'on' if args.xla else 'off'}, {args.clock} clock, {repeats} samples per layer; "
+            "ms per step, ratio = median of the paired ratios kerastools / Keras",
+            ["layer", "kerastools ms", "Keras ms", "ratio", "target"],
+            [[name, 1e3 * t_ours, 1e3 * t_keras, ratio, None if TARGETS[group] is None else f"<= {TARGETS[group]}"]
+             for group, name, t_ours, t_keras, ratio in rows],
+        ),
+        _common.table(
+            f"Small CNN on digits, one epoch of fit (median of {epochs}, after a warm-up epoch)",
+            ["model", "kerastools s", "Keras s", "ratio", "kerastools accuracy", "Keras accuracy"],
+            [["conv-BN-pool-conv-pool-dropout", t_ours, t_keras, ratio, accuracy[0], accuracy[1]]],
+        ),
+    ], "The Conv2D im2col rows (the course's implementation) are for information; they have no target.")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ hyperparameters.
 On a shared CPU the times are preliminary; the accuracies do not depend on the load.
 """
 
-import argparse
 import os
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import _common  # noqa: E402  (first: puts this checkout's kerastools on the path)
 import keras  # noqa: E402
 import keras_tuner  # noqa: E402
 import numpy as np  # noqa: E402
@@ -77,10 +77,9 @@ def run(kind, seed, trials, rounds, epochs, data, directory):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="6 trials in 2 rounds, 2 epochs, 2 seeds")
+    parser = _common.parser("tuning", __doc__, "6 trials in 2 rounds, 2 epochs, 2 seeds")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5, or 2 with --quick)")
-    args = parser.parse_args(argv)
+    args = _common.parse_args(parser, argv)
     trials, rounds, epochs, seeds = (6, 2, 2, 2) if args.quick else (12, 3, 5, 5)
     seeds = args.seeds or seeds
     data = digits()
@@ -110,6 +109,17 @@ def main(argv=None):
         error_ratio = (1.0 - val.mean()) / base_error if base_error > 0 else float("nan")
         print(f"{kind:14s}{val.mean():14.4f}{val.std():8.4f}{test.mean():10.4f}{error_ratio:17.3f}{secs.mean():9.1f}{secs.mean() / base_time:12.3f}")
     print("val error ratio < 1: CoarseToFine's best trial makes fewer validation errors than random search's.")
+    summary = []
+    for kind, rows in results.items():
+        val, test, secs = (np.array([r[i] for r in rows]) for i in range(3))
+        error_ratio = (1.0 - val.mean()) / base_error if base_error > 0 else float("nan")
+        summary.append([kind, val.mean(), val.std(), test.mean(), error_ratio, secs.mean(), secs.mean() / base_time])
+    _common.write_result(args, [_common.table(
+        f"{trials} trials per search ({rounds} rounds for CoarseToFine), {epochs} epochs per trial, {seeds} seeds; "
+        "ratios to keras_tuner.RandomSearch",
+        ["tuner", "best val acc", "std", "test acc", "val error ratio", "seconds", "time ratio"],
+        summary,
+    )], "val error ratio < 1: CoarseToFine's best trial makes fewer validation errors than random search's.")
 
 
 if __name__ == "__main__":

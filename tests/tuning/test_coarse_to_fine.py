@@ -8,7 +8,7 @@ import pytest
 
 from kerastools import tuning
 from kerastools.tuning.coarse_to_fine_oracle import round_sizes, zoom_interval
-from tests import reference
+from tests.tuning import reference
 
 OPTIMUM = {"log_lr": -2.5, "log_one_minus_beta": -2.0, "opt": "b", "units": 24}
 
