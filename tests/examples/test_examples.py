@@ -66,6 +66,7 @@ def test_examples_are_found():
         assert expected in names, names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=[path.stem for path in EXAMPLES])
 def test_example_runs_in_smoke_mode_and_writes_its_plots(path, tmp_path):
     out = tmp_path / "out"

@@ -5,6 +5,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHECKS = [
     "check_a_cnn_of_every_layer_trains_with_fit",
@@ -14,6 +16,7 @@ CHECKS = [
 ]
 
 
+@pytest.mark.slow
 def test_layers_under_mirrored_strategy():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(

@@ -153,6 +153,7 @@ def test_resuming_with_other_rounds_is_refused(tmp_path):
         Synthetic(hyperparameters=space(), max_trials=4, rounds=4, directory=str(tmp_path), project_name="p")
 
 
+@pytest.mark.slow
 def test_finds_good_values_and_beats_random_search(tmp_path):
     best = {"coarse_to_fine": [], "random": []}
     # KerasTuner draws with Random(seed + k) for the k-th value, so nearby seeds share

@@ -16,6 +16,7 @@ def _section_code():
     return blocks[0]
 
 
+@pytest.mark.slow
 def test_readme_example_runs(capsys):
     namespace = {}
     exec(compile(_section_code(), "README.md", "exec"), namespace)
