@@ -271,7 +271,7 @@ def format_cell(value):
         return f"{value:,.0f}"
     if magnitude >= 100:
         return f"{value:.1f}"
-    if magnitude >= 1 or value == 0:
+    if magnitude >= 0.1 or value == 0:
         return f"{value:.2f}"
     return f"{value:.3g}"
 

@@ -7,9 +7,11 @@
 #                           [--budget SECONDS] [--jobs N] [--out DIR]
 #
 # Without a GPU (no `nvidia-smi -L` device, or TensorFlow sees none) it says so and
-# runs the same checks on the CPU. Each step runs under `timeout` within what is
-# left of the budget; a step that does not fit is reported as TIMEOUT or NOT RUN.
-# The exit status is 0 only when every step passed.
+# runs the same checks on the CPU. Each part runs under `timeout` within its share
+# of what is left of the budget (tests 40 %, then examples 60 %, then the two
+# benchmarks half each), so that a slow part leaves time to the others; a step that
+# does not fit is reported as TIMEOUT or NOT RUN. The exit status is 0 only when
+# every step passed. Benchmark results go to DIR/benchmarks, not benchmarks/results.
 #
 #   --no-install       use the Python environment as it is (PYTHON, default python3)
 #   --smoke            examples in --smoke mode (seconds each): a check of the script
@@ -110,13 +112,17 @@ run_example() {  # one example, its own log and status file
 export -f run_example
 export PY mode out
 examples_budget=$(( $(left) * 60 / 100 ))
+examples_ran=0
 if [ "$examples_budget" -gt 5 ]; then
+    examples_ran=1
     echo "== examples ($mode mode, $jobs at a time, up to ${examples_budget} s)"
     ls examples/[0-9][0-9]_*.py | timeout -k 10 "$examples_budget" xargs -P "$jobs" -I{} bash -c 'run_example {}'
 fi
 for path in examples/[0-9][0-9]_*.py; do
     name=$(basename "$path" .py)
-    if [ -f "$out/logs/example_$name.status" ]; then
+    if [ $examples_ran -eq 0 ]; then
+        results+=("NOT RUN|0|example $name ($mode; budget spent)")
+    elif [ -f "$out/logs/example_$name.status" ]; then
         read -r rc secs <"$out/logs/example_$name.status"
         if [ "$rc" -eq 0 ]; then results+=("PASS|$secs|example $name ($mode)")
         else results+=("FAIL (exit $rc)|$secs|example $name ($mode)"); fi
@@ -125,9 +131,10 @@ for path in examples/[0-9][0-9]_*.py; do
     fi
 done
 
+bench_label=$([ -n "$bench_mode" ] && echo quick || echo full)
 for bench in optimizers layers; do
     # optimizers gets half of what is left, layers the rest.
-    step $([ $bench = optimizers ] && echo $(( $(left) / 2 )) || left) "benchmark $bench ${bench_mode:-full}" "$PY" "benchmarks/$bench.py" $bench_mode --out "$out/benchmarks"
+    step $([ $bench = optimizers ] && echo $(( $(left) / 2 )) || left) "benchmark $bench $bench_label" "$PY" "benchmarks/$bench.py" $bench_mode --out "$out/benchmarks"
 done
 
 total=$(( $(date +%s) - start ))

@@ -30,6 +30,17 @@ def test_readme_starts_with_the_two_commands():
     assert "pytest tests" in text[tests : text.index("## A short tour")]
 
 
+def test_readme_test_command_is_one_line_and_its_plugins_are_installed():
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("<!-- test-command -->") :].split("```")[1]
+    lines = [line for line in block.splitlines()[1:] if line.strip()]  # after the "bash" info string
+    assert len(lines) == 1, lines
+    # The [test] extra, as written in pyproject.toml (tomllib needs Python 3.11).
+    test_extra = next(line for line in (ROOT / "pyproject.toml").read_text().splitlines() if line.startswith("test = ["))
+    if " -n " in lines[0]:  # pytest-xdist's option: the [test] extra must install it
+        assert '"pytest-xdist' in test_extra, test_extra
+
+
 def test_ci_runs_the_readme_command_and_fails_on_no_tests(tmp_path):
     runs = {}
     for name, command in [("ok", "echo ran-the-readme-command"), ("empty", "exit 5"), ("failing", "exit 3")]:

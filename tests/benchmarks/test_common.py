@@ -66,7 +66,7 @@ def test_digits_and_mlp():
 @pytest.mark.parametrize(
     "value, text",
     [(None, "-"), ("x", "x"), (7, "7"), (0.0, "0.00"), (1.234, "1.23"), (12.346, "12.35"), (123.46, "123.5"),
-     (12345.6, "12,346"), (0.01234, "0.0123"), (-0.5, "-0.5"), (float("nan"), "nan")],
+     (12345.6, "12,346"), (0.01234, "0.0123"), (-0.5, "-0.50"), (0.2525, "0.25"), (0.0967, "0.0967"), (float("nan"), "nan")],
 )
 def test_format_cell(value, text):
     assert common.format_cell(value) == text

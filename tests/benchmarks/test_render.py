@@ -90,7 +90,7 @@ def test_mkdocs_builds_a_page_with_the_hook(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "benchmarks.md").write_text("# Benchmarks\n\n<!-- benchmark-tables -->\n")
     (tmp_path / "mkdocs.yml").write_text(
-        f"site_name: t\nhooks:\n  - {ROOT / 'docs' / 'hooks' / 'benchmarks.py'}\nmarkdown_extensions:\n  - tables\n"
+        f"site_name: t\nhooks:\n  - {ROOT / 'docs' / 'hooks' / 'benchmarks.py'}\n"
     )
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
