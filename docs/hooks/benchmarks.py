@@ -15,6 +15,7 @@ numbers are never typed into the docs. Enable it in ``mkdocs.yml``::
 import importlib.util
 import json
 import pathlib
+import re
 
 MARKER = "<!-- benchmark-tables -->"
 PAGE = "benchmarks.md"  # the page that must carry the marker
@@ -49,6 +50,11 @@ def load_results(folder=None):
     return results
 
 
+def shown_command(command):
+    """The command without ``--out DIR``: where the file went is not how it was measured."""
+    return re.sub(r" --out(?:=| )(?:'[^']*'|\S+)", "", command)
+
+
 def _cell(common, value):
     return common.format_cell(value).replace("|", "\\|")
 
@@ -81,7 +87,7 @@ def render(folder=None, heading="##"):
             f"Run {data['date']} on {m['cpu']} ({m['cores']} cores, {m['platform']}) with Python {v['python']}, "
             f"TensorFlow {v['tensorflow']}, Keras {v['keras']}, NumPy {v['numpy']}, kerastools {v['kerastools']}.",
             "",
-            f"Command: `{data['command']}`",
+            f"Command: `{shown_command(data['command'])}`",
         ]
         for table in data["tables"]:
             parts += ["", render_table(common, table)]

@@ -44,7 +44,7 @@ def test_every_committed_result_is_valid_and_rendered():
     for path in paths:
         data = json.loads(path.read_text())
         assert (ROOT / "benchmarks" / f"{path.stem}.py").exists(), f"{path.name} has no benchmark script"
-        assert f"## {data['benchmark']}\n" in markdown and data["command"] in markdown
+        assert f"## {data['benchmark']}\n" in markdown and f"Command: `{hook.shown_command(data['command'])}`" in markdown
         for table in data["tables"]:
             assert f"**{table['title']}**" in markdown
             for row in table["rows"]:
@@ -61,6 +61,13 @@ def test_the_marker_is_replaced_by_the_tables(tmp_path, monkeypatch):
     assert out.index("## alpha") < out.index("## beta")  # sorted by name
     assert "| case | ms | ratio |\n| --- | ---: | ---: |\n| a | 12.00 | 1.50 |\n| z | - | - |" in out
     assert "| b\\|c | 0.25 |" in out  # a pipe in a cell does not split it
+
+
+def test_the_shown_command_drops_the_output_folder():
+    assert hook.shown_command("python benchmarks/a.py --quick --out /tmp/x") == "python benchmarks/a.py --quick"
+    assert hook.shown_command("python benchmarks/a.py --out '/tmp/a b' --quick") == "python benchmarks/a.py --quick"
+    assert hook.shown_command("python benchmarks/a.py --out=/tmp/x") == "python benchmarks/a.py"
+    assert hook.shown_command("python benchmarks/a.py --outer 1") == "python benchmarks/a.py --outer 1"
 
 
 def test_other_pages_pass_through_and_the_benchmarks_page_needs_the_marker():
