@@ -69,6 +69,7 @@ step() {
     elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then results+=("TIMEOUT|$secs|$name")
     else results+=("FAIL (exit $rc)|$secs|$name"); fi
     tail -n 3 "$log" | sed 's/^/   /'
+    [ -z "$(tail -c 1 "$log")" ] || echo  # a log that does not end its last line
 }
 
 gpu=0
