@@ -1,6 +1,6 @@
 """Cost of the diagnostics next to Keras's own work on the same model and batch.
 
-    python benchmarks/diagnostics.py [--quick]
+    python benchmarks/diagnostics.py [--quick] [--out DIR]
 
 The model is the course's deep MLP (64 -> 5 x 100 sigmoid, He init -> 10 softmax)
 on scikit-learn's digits (1,437 training examples, batch 32); the diagnostic
@@ -19,10 +19,11 @@ sample batch is 256 examples. Two tables:
 
 Every time is the median of several repeats after a warm-up; a ratio is
 kerastools / Keras (1.00 = the same cost, lower is faster). The CPU may be
-shared: compare ratios, not absolute times, and re-run on a quiet machine.
+shared: compare ratios, not absolute times, and re-run on a quiet machine. The
+tables are also written to ``benchmarks/results/diagnostics.json`` (``--out DIR``
+elsewhere).
 """
 
-import argparse
 import os
 import statistics
 import tempfile
@@ -30,8 +31,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import _common  # noqa: E402  (first: puts this checkout's kerastools on the path)
 import keras  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
 
 import kerastools as kt  # noqa: E402
 from kerastools.diagnostics.activation_monitor import ActivationMonitor  # noqa: E402
@@ -44,38 +45,20 @@ from kerastools.diagnostics import (  # noqa: E402
 
 
 def data():
-    digits = load_digits()
-    x = (digits.data / 16.0).astype("float32")
-    return (x[:1437], digits.target[:1437]), (x[1437:], digits.target[1437:])
+    x, y = _common.digits()
+    return (x[:1437], y[:1437]), (x[1437:], y[1437:])
 
 
 def build():
-    keras.utils.set_random_seed(0)
-    hidden = [keras.layers.Dense(100, activation="sigmoid", kernel_initializer=kt.initializers.HeNormal()) for _ in range(5)]
-    model = keras.Sequential([keras.Input((64,)), *hidden, keras.layers.Dense(10, activation="softmax")])
+    model = _common.mlp((100,) * 5, "sigmoid", seed=0, kernel_initializer=kt.initializers.HeNormal())
     model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     return model
 
 
-def median_time(fn, repeats):
-    fn()  # warm-up: tracing, first allocation
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def table(title, rows):
-    print(f"\n{title}")
-    header = ("kerastools", "ms", "Keras", "ms", "ratio")
-    lines = [header] + [(a, f"{ta * 1e3:.2f}", b, f"{tb * 1e3:.2f}", f"{ta / tb:.2f}") for a, ta, b, tb in rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    for i, line in enumerate(lines):
-        print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+def median_pair(ours, theirs, repeats):
+    """Median seconds of one call of `ours` and of `theirs`, alternating (ABBA)
+    after a warm-up call of each (tracing, first allocation)."""
+    return _common.medians(_common.interleave([ours, theirs], repeats))
 
 
 def one_call(model, xs, ys, repeats):
@@ -99,19 +82,26 @@ def one_call(model, xs, ys, repeats):
         target.train_on_batch(xs, ys)
         target.set_weights(weights)  # every repeat on the same weights
 
-    keras_predict = median_time(lambda: compiled_extractor.predict_on_batch(xs), repeats)
-    keras_step = median_time(lambda: train_step(model), repeats)
-    rows = [
-        ("ActivationMonitor, one record", median_time(lambda: monitor.on_epoch_end(0), repeats),
-         "extractor.predict_on_batch", keras_predict),
-        ("GradientNormMonitor, one record", median_time(lambda: grad_monitor.on_epoch_end(0), repeats),
-         "train_on_batch", keras_step),
-        ("activation_statistics (eager)", median_time(lambda: activation_statistics(model, xs), repeats),
-         "new extractor, eager call", median_time(lambda: extractor()(xs), repeats)),
-        ("gradient_norms (eager)", median_time(lambda: gradient_norms(model, xs, ys), repeats),
-         "train_on_batch, run_eagerly", median_time(lambda: train_step(eager), repeats)),
+    pairs = [
+        ("ActivationMonitor, one record", lambda: monitor.on_epoch_end(0),
+         "extractor.predict_on_batch", lambda: compiled_extractor.predict_on_batch(xs)),
+        ("GradientNormMonitor, one record", lambda: grad_monitor.on_epoch_end(0),
+         "train_on_batch", lambda: train_step(model)),
+        ("activation_statistics (eager)", lambda: activation_statistics(model, xs),
+         "new extractor, eager call", lambda: extractor()(xs)),
+        ("gradient_norms (eager)", lambda: gradient_norms(model, xs, ys),
+         "train_on_batch, run_eagerly", lambda: train_step(eager)),
     ]
-    table(f"One diagnosis on {len(xs)} examples vs one Keras call of the same kind", rows)
+    rows = []
+    for ours_name, ours, keras_name, theirs in pairs:
+        t_ours, t_keras = median_pair(ours, theirs, repeats)
+        rows.append([ours_name, t_ours * 1e3, keras_name, t_keras * 1e3, t_ours / t_keras])
+    return _common.table(
+        f"One diagnosis on {len(xs)} examples vs one Keras call of the same kind, median of {repeats}; "
+        "ratio = kerastools / Keras",
+        ["kerastools", "ms", "Keras", "Keras ms", "ratio"],
+        rows,
+    )
 
 
 class _HookTimer:
@@ -160,36 +150,33 @@ def epochs(train, dev, xs, ys, n_epochs, repeats):
     plain = statistics.median(epoch_times["fit"])
     keras_rows = [name for name in configs if name.startswith("TensorBoard")]
     reference = statistics.median(epoch_times[keras_rows[0]]) if keras_rows else None
-    print(f"\nSeconds per epoch of fit on {len(x)} examples (batch 32, with validation), median of {repeats}")
-    header = ("callbacks", "ms/epoch", "in the callback", "vs fit", "vs TensorBoard")
-    lines = [header]
+    rows = []
     for name in configs:
         epoch = statistics.median(epoch_times[name])
-        lines.append(
-            (
-                name,
-                f"{epoch * 1e3:.1f}",
-                f"{statistics.median(hook_times[name]) * 1e3:.2f} ms",
-                f"{epoch / plain:.2f}",
-                "-" if reference is None else f"{epoch / reference:.2f}",
-            )
+        rows.append(
+            [name, epoch * 1e3, statistics.median(hook_times[name]) * 1e3, epoch / plain,
+             None if reference is None else epoch / reference]
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    for i, line in enumerate(lines):
-        print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    return _common.table(
+        f"Milliseconds per epoch of fit on {len(x)} examples (batch 32, with validation), median of {repeats}",
+        ["callbacks", "ms/epoch", "ms in the callback", "vs fit", "vs TensorBoard"],
+        rows,
+    )
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and epochs (a smoke run)")
-    args = parser.parse_args(argv)
+    parser = _common.parser("diagnostics", __doc__, "fewer repeats and epochs (a smoke run)")
+    args = _common.parse_args(parser, argv)
     repeats, n_epochs = (3, 2) if args.quick else (15, 5)
     train, dev = data()
     xs, ys = train[0][:256], train[1][:256]
-    one_call(build(), xs, ys, repeats)
-    epochs(train, dev, xs, ys, n_epochs, 1 if args.quick else 5)
+    tables = [one_call(build(), xs, ys, repeats), epochs(train, dev, xs, ys, n_epochs, 1 if args.quick else 5)]
+    for t in tables:
+        _common.print_table(t)
+    _common.write_result(
+        args, tables,
+        "\"in the callback\" is the time measured inside the monitor's on_epoch_end, the robust figure on a busy machine.",
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Gradient-check speed: vectorised full mode and fast mode vs the per-parameter loop.
 
-    python benchmarks/gradcheck.py [--quick]
+    python benchmarks/gradcheck.py [--quick] [--out DIR]
 
 The target is a ~5,000-parameter MLP (64-64-10, tanh, L2) on 32 digits. Every
 method checks the same float64 cost ``J(theta)``:
@@ -13,36 +13,26 @@ method checks the same float64 cost ``J(theta)``:
   "cold" includes tracing and XLA compilation, "warm" is a second identical call;
 * fast: `check_gradients(mode="fast")` (4 random directions per variable).
 
-Ratios are speed-ups over the compiled loop (and over the eager loop).
+Ratios are speed-ups over the compiled loop (and over the eager loop). The table
+is also written to ``benchmarks/results/gradcheck.json`` (``--out DIR`` elsewhere).
 """
 
-import argparse
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import _common  # noqa: E402  (first: puts this checkout's kerastools on the path)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
 
 from kerastools import gradcheck, regularizers  # noqa: E402
 
 
 def build():
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((64,)),
-            keras.layers.Dense(64, activation="tanh", kernel_regularizer=regularizers.L2(1e-3)),
-            keras.layers.Dense(10),
-        ]
-    )
-    digits = load_digits()
-    x = (digits.data[:32] / 16.0).astype("float32")
-    y = digits.target[:32]
-    return model, x, y
+    model = _common.mlp((64,), "tanh", softmax=False, seed=0, kernel_regularizer=regularizers.L2(1e-3))
+    x, y = _common.digits()
+    return model, x[:32], y[:32]
 
 
 def float64_cost(model, x, y):
@@ -71,23 +61,16 @@ def float64_cost(model, x, y):
     return cost, theta0
 
 
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="time the loops on 500 parameters and extrapolate")
-    args = parser.parse_args(argv)
+    parser = _common.parser("gradcheck", __doc__, "time the loops on 500 parameters and extrapolate")
+    args = _common.parse_args(parser, argv)
 
     model, x, y = build()
     n = model.count_params()
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     cost, theta0 = float64_cost(model, x, y)
     compiled = tf.function(cost)
-    print(f"device: {tf.config.list_logical_devices()[0].name}; MLP with {n} parameters, batch 32")
+    print(f"MLP with {n} parameters, batch 32")
 
     # The loops are timed on a prefix of the parameters and scaled to all n when
     # --quick; otherwise run in full.
@@ -107,15 +90,15 @@ def main(argv=None):
         return run
 
     compiled(theta0)  # trace once, outside the timing
-    t_eager, eager_grad = timed(loop(cost))
-    t_compiled, compiled_grad = timed(loop(compiled))
+    t_eager, eager_grad = _common.timed(loop(cost))
+    t_compiled, compiled_grad = _common.timed(loop(compiled))
     t_eager *= n / count
     t_compiled *= n / count
 
-    t_full_cold, report = timed(lambda: gradcheck.check_gradients(model, x, y, loss=loss, seed=0))
-    t_full_warm, report = timed(lambda: gradcheck.check_gradients(model, x, y, loss=loss, seed=0))
-    t_fast_cold, fast = timed(lambda: gradcheck.check_gradients(model, x, y, loss=loss, seed=0, mode="fast"))
-    t_fast_warm, fast = timed(lambda: gradcheck.check_gradients(model, x, y, loss=loss, seed=0, mode="fast"))
+    t_full_cold, report = _common.timed(lambda: gradcheck.check_gradients(model, x, y, loss=loss, seed=0))
+    t_full_warm, report = _common.timed(lambda: gradcheck.check_gradients(model, x, y, loss=loss, seed=0))
+    t_fast_cold, fast = _common.timed(lambda: gradcheck.check_gradients(model, x, y, loss=loss, seed=0, mode="fast"))
+    t_fast_warm, fast = _common.timed(lambda: gradcheck.check_gradients(model, x, y, loss=loss, seed=0, mode="fast"))
 
     # The loops and the vectorised check computed the same partial derivatives.
     vectorised = np.concatenate([np.ravel(v) for v in report.numerical.values()])
@@ -131,13 +114,22 @@ def main(argv=None):
         ("fast, cold", t_fast_cold),
         ("fast, warm", t_fast_warm),
     ]
-    print(f"\n{'method':<26}{'seconds':>10}{'x vs compiled loop':>20}{'x vs eager loop':>17}")
-    for name, seconds in rows:
-        print(f"{name:<26}{seconds:>10.3f}{t_compiled / seconds:>20.1f}{t_eager / seconds:>17.1f}")
-    print(f"\nfull-mode difference {report.difference:.2e}, fast-mode {fast.difference:.2e}; "
-          f"vectorised vs loop partials agree to {agreement:.1e}")
-    if args.quick:
-        print(f"(--quick: loops timed on {count} of {n} parameters and scaled)")
+    count_note = f"; --quick: loops timed on {count} of {n} parameters and scaled" if args.quick else ""
+    result = _common.table(
+        f"Gradient check of the {n}-parameter MLP 64-64-10 (tanh, L2) on 32 digits{count_note}",
+        ["method", "seconds", "x vs compiled loop", "x vs eager loop"],
+        [[name, seconds, t_compiled / seconds, t_eager / seconds] for name, seconds in rows],
+    )
+    _common.print_table(result)
+    summary = (
+        f"full-mode difference {report.difference:.2e}, fast-mode {fast.difference:.2e}; "
+        f"vectorised vs loop partials agree to {agreement:.1e}"
+    )
+    print(summary)
+    _common.write_result(
+        args, [result],
+        summary + ". The peer is the course's per-parameter loop, eager and with a compiled cost, in the same run.",
+    )
 
 
 if __name__ == "__main__":

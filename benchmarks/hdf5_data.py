@@ -1,7 +1,7 @@
 """Throughput of kerastools' data pipelines and cost of kerastools' saving, each
 against the Keras/TensorFlow built-in doing the same job, measured in the same run.
 
-    python benchmarks/hdf5_data.py [--quick] [--megabytes 256] [--repeats 3]
+    python benchmarks/hdf5_data.py [--quick] [--megabytes 256] [--repeats 3] [--out DIR]
 
 Table 1 streams one epoch of (x, y) batches:
   * `hdf5_dataset` (from disk, file order / shuffled) vs the same arrays in
@@ -18,15 +18,19 @@ Table 2 saves and loads a model with an Adam state:
   ratio = kerastools time / Keras time (< 1: kerastools faster). kerastools also
   fsyncs the file and computes a checksum; Keras's `.h5` load does not restore
   the optimizer slots at all (it rebuilds them empty), so it does less work.
+
+Each pair of timings alternates (ABBA) and the best of the repeats is kept. The
+tables are also written to ``benchmarks/results/hdf5_data.json`` (``--out DIR``
+elsewhere).
 """
 
-import argparse
+import logging
 import os
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import _common  # noqa: E402  (first: puts this checkout's kerastools on the path)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -36,14 +40,10 @@ from kerastools import data, saving  # noqa: E402
 WIDTH = 256  # float32 features per example: 1 KiB rows
 
 
-def best_time(fn, repeats):
-    fn()  # warm-up: tracing, thread pools, page cache
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def best_pair(ours, theirs, repeats):
+    """Best seconds of one call of `ours` and of `theirs`, alternating (ABBA) after
+    a warm-up call of each (tracing, thread pools, page cache)."""
+    return _common.bests(_common.interleave([ours, theirs], repeats))
 
 
 def consume(dataset):
@@ -71,9 +71,8 @@ def pipeline_rows(directory, rows, batch_size, repeats):
     ]
     table = []
     for kt_name, kt_ds, tf_name, tf_ds in cases:
-        t_kt = best_time(consume(kt_ds), repeats)
-        t_tf = best_time(consume(tf_ds), repeats)
-        table.append((kt_name, rows / t_kt, tf_name, rows / t_tf, t_tf / t_kt))
+        t_kt, t_tf = best_pair(consume(kt_ds), consume(tf_ds), repeats)
+        table.append([kt_name, rows / t_kt, tf_name, rows / t_tf, t_tf / t_kt])
     return table
 
 
@@ -88,40 +87,49 @@ def saving_rows(directory, units, repeats):
     for suffix in (".keras", ".h5"):
         kt_path = os.path.join(directory, f"kt{suffix}")
         keras_path = os.path.join(directory, f"keras{suffix}")
-        t_kt = best_time(lambda: saving.save_model(model, kt_path), repeats)
-        t_keras = best_time(lambda: model.save(keras_path), repeats)
-        table.append((f"save {suffix}", t_kt, t_keras, t_kt / t_keras))
-        t_kt = best_time(lambda: saving.load_model(kt_path), repeats)
-        t_keras = best_time(lambda: keras.models.load_model(keras_path), repeats)
-        table.append((f"load {suffix}", t_kt, t_keras, t_kt / t_keras))
+        t_kt, t_keras = best_pair(lambda: saving.save_model(model, kt_path), lambda: model.save(keras_path), repeats)
+        table.append([f"save {suffix}", t_kt, t_keras, t_kt / t_keras])
+        t_kt, t_keras = best_pair(lambda: saving.load_model(kt_path), lambda: keras.models.load_model(keras_path), repeats)
+        table.append([f"load {suffix}", t_kt, t_keras, t_kt / t_keras])
     size = os.path.getsize(os.path.join(directory, "kt.h5")) / 2**20
     return table, size
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="32 MiB of data, a 5 MiB model, 1 repeat")
+    parser = _common.parser("hdf5_data", __doc__, "32 MiB of data, a 5 MiB model, 1 repeat")
     parser.add_argument("--megabytes", type=int, default=256, help="size of x in MiB")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--units", type=int, default=1024, help="width of the saved model's layers")
     parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args(argv)
+    args = _common.parse_args(parser, argv)
     if args.quick:
         args.megabytes, args.units, args.repeats = 32, 512, 1
     rows = (args.megabytes << 20) // (WIDTH * 4)
-    logger = __import__("logging").getLogger("absl")
-    logger.setLevel("ERROR")  # Keras's "HDF5 is legacy" notice on every model.save
+    logging.getLogger("absl").setLevel("ERROR")  # Keras's "HDF5 is legacy" notice on every model.save
     with tempfile.TemporaryDirectory() as directory:
         pipes = pipeline_rows(directory, rows, args.batch_size, args.repeats)
         saves, size = saving_rows(directory, args.units, args.repeats)
-    print(f"\nOne epoch of {rows} examples x {WIDTH} float32 ({args.megabytes} MiB), batch {args.batch_size}, best of {args.repeats}")
-    print(f"{'kerastools':32s} {'examples/s':>12s}   {'built-in':40s} {'examples/s':>12s}  {'ratio':>6s}")
-    for kt_name, kt_rate, tf_name, tf_rate, ratio in pipes:
-        print(f"{kt_name:32s} {kt_rate:12,.0f}   {tf_name:40s} {tf_rate:12,.0f}  {ratio:6.2f}")
-    print(f"\nSaving a {size:.1f} MiB model (3 Dense {args.units}, Adam state), best of {args.repeats}")
-    print(f"{'operation':12s} {'kerastools s':>13s} {'Keras s':>9s} {'ratio':>6s}")
-    for name, t_kt, t_keras, ratio in saves:
-        print(f"{name:12s} {t_kt:13.3f} {t_keras:9.3f} {ratio:6.2f}")
+    tables = [
+        _common.table(
+            f"One epoch of {rows} examples x {WIDTH} float32 ({args.megabytes} MiB), batch {args.batch_size}, "
+            f"best of {args.repeats}; ratio = kerastools throughput / built-in throughput (> 1: kerastools faster)",
+            ["kerastools", "examples/s", "built-in", "built-in examples/s", "ratio"],
+            pipes,
+        ),
+        _common.table(
+            f"Saving a {size:.1f} MiB model (3 Dense {args.units}, Adam state), best of {args.repeats}; "
+            "ratio = kerastools time / Keras time (< 1: kerastools faster)",
+            ["operation", "kerastools s", "Keras s", "ratio"],
+            saves,
+        ),
+    ]
+    for t in tables:
+        _common.print_table(t)
+    _common.write_result(
+        args, tables,
+        "The HDF5 file is in the OS page cache when timed: this measures the pipeline, not the disk. "
+        "kerastools' save also fsyncs and checksums the file; Keras's .h5 load does not restore the optimizer slots.",
+    )
 
 
 if __name__ == "__main__":

@@ -19,12 +19,12 @@ The last table times one training epoch (`model.fit`, batch 32) on scikit-learn'
 built from Keras layers (same initial weights).
 """
 
-import argparse
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import _common  # noqa: E402  (first: puts this checkout's kerastools on the path)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -163,69 +163,21 @@ def benchmark_cnn(epochs):
     return _summary(samples), accuracy
 
 
-def _print_table(table):
-    widths = [max(len(str(c)), *(len(str(r[i])) for r in table["rows"])) for i, c in enumerate(table["columns"])]
-    print(f"\n{table['title']}")
-    print("  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(table["columns"], widths))))
-    print("-" * (sum(widths) + 2 * (len(widths) - 1)))
-    for row in table["rows"]:
-        print("  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(row, widths))))
 
 
-def _cpu_name():
-    import platform
-
-    try:
-        with open("/proc/cpuinfo") as file:
-            for line in file:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
-def _write_json(path, tables, argv, notes):
-    import json
-    import platform
-    import sys
-    from datetime import datetime, timezone
-
-    import kerastools
-
-    result = {
-        "benchmark": "layers",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": "python benchmarks/layers.py " + " ".join(argv),
-        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(),
-                    "platform": platform.platform()},
-        "versions": {"python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
-                     "numpy": np.__version__, "kerastools": kerastools.__version__},
-        "tables": tables,
-        "notes": notes,
-    }
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as file:
-        json.dump(result, file, indent=2)
-    os.replace(temporary, path)  # never a half-written result file
 
 
 def main(argv=None):
-    import sys
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and epochs (a smoke run)")
+    parser = _common.parser("layers", __doc__, "fewer repeats and epochs (a smoke run)")
     parser.add_argument("--xla", action="store_true", help="compile the layer steps with XLA")
     parser.add_argument("--repeats", type=int, default=None, help="timed samples per layer (default 21, quick 5)")
     parser.add_argument("--clock", choices=sorted(CLOCK), default="wall",
                         help="wall-clock time, or CPU time of this process (steadier on a shared machine)")
     parser.add_argument("--only", default=None,
                         help="run only the layer cases whose name contains this text (and skip the CNN)")
-    parser.add_argument("--json", default=os.path.join(os.path.dirname(__file__), "results", "layers.json"),
-                        help="where to write the JSON result (default benchmarks/results/layers.json)")
-    args = parser.parse_args(argv)
+    args = _common.parse_args(parser, argv)
     global _clock
     _clock = CLOCK[args.clock]
     repeats = args.repeats or (5 if args.quick else 21)
@@ -261,14 +213,12 @@ def main(argv=None):
             "rows": [["conv-BN-pool-conv-pool-dropout", round(t_ours, 3), round(t_keras, 3), round(ratio, 2)]],
         })
     for table in tables:
-        _print_table(table)
+        _common.print_table(table)
     notes = (f"XLA {'on' if args.xla else 'off'}, {args.clock} clock, {repeats} samples per layer; ratio = median "
              "of the paired (ABBA) ratios kerastools / Keras measured in the same run, < 1 is faster. "
              "Masked cases keep ~70% of the positions; renorm cases clip with rmax=3, rmin=1/3, dmax=5. "
-             f"1-minute load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after the run "
-             f"on {os.cpu_count()} cores (a shared machine makes every ratio noisier).")
-    _write_json(args.json, tables, argv, notes)
-    print(f"\nwrote {args.json}")
+             "The Conv2D im2col rows (the course's implementation) are for information; they have no target.")
+    _common.write_result(args, tables, notes)
 
 
 if __name__ == "__main__":

@@ -16,17 +16,19 @@ sensitive to noise than the ratio of two train steps.
 
     python benchmarks/schedules.py            # SGD and Adam, XLA on and off
     python benchmarks/schedules.py --quick    # a short run, SGD only
+
+The tables are also written to ``benchmarks/results/schedules.json`` (``--out DIR``
+writes elsewhere).
 """
 
-import argparse
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import _common  # noqa: E402  (first: puts this checkout's kerastools on the path)
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
 
 from kerastools import schedules as S  # noqa: E402
 
@@ -62,23 +64,13 @@ def schedules_to_compare():
 
 
 def load_data():
-    digits = load_digits()
-    x = (digits.data / 16.0).astype("float32")
-    y = digits.target.astype("int64")
+    x, y = _common.digits()
     n = (len(x) * 4 // 5) // BATCH * BATCH  # whole batches: every step has the same shape
     return x[:n], y[:n]
 
 
 def build(learning_rate, optimizer, jit, steps_per_epoch):
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((64,)),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
+    model = _common.mlp((128, 64), "relu", seed=0)
     opt = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}[optimizer](learning_rate=learning_rate)
     model.compile(
         optimizer=opt,
@@ -109,23 +101,25 @@ def measure_steps(optimizer, jit, rounds, epochs, x, y):
     steps_per_epoch = len(x) // BATCH
     entries = schedules_to_compare()
     models = [build(factory(), optimizer, jit, steps_per_epoch) for _, factory in entries]
-    for model in models:  # compile and warm up
-        model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
-    best = [float("inf")] * len(models)
-    for _ in range(rounds):
-        for i, model in enumerate(models):
+
+    def fastest_epoch(model):
+        def run():
             timer = _EpochTimer()
             model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=False, verbose=0, callbacks=[timer])
-            best[i] = min(best[i], min(timer.seconds) / steps_per_epoch)
-    return [label for label, _ in entries], best
+            return min(timer.seconds) / steps_per_epoch
+
+        return run
+
+    # The warm-up round compiles every model.
+    samples = _common.interleave([fastest_epoch(m) for m in models], rounds, measure=lambda run: run())
+    return [label for label, _ in entries], _common.bests(samples)
 
 
 def measure_evaluations(jit, rounds, n=20_000):
     """Seconds per evaluation of each schedule in a compiled loop of `n` steps,
     minus the same loop with a constant: the schedule's own cost."""
-    entries = schedules_to_compare()
     loops = []
-    for _, factory in entries:
+    for _, factory in schedules_to_compare():
         schedule = factory()
         fn = (lambda s: (lambda step: s(step)))(schedule) if callable(schedule) else (lambda v: (lambda step: tf.constant(v)))(schedule)
 
@@ -136,58 +130,63 @@ def measure_evaluations(jit, rounds, n=20_000):
 
             return tf.while_loop(lambda i, total: i < n, body, (tf.constant(0, tf.int64), tf.constant(0.0)))[1]
 
-        loop()  # trace and compile
         loops.append(loop)
-    best = [float("inf")] * len(loops)
-    for _ in range(rounds):
-        for i, loop in enumerate(loops):
-            start = time.perf_counter()
-            loop()
-            best[i] = min(best[i], (time.perf_counter() - start) / n)
-    return [b - best[0] for b in best]
+    best = _common.bests(_common.interleave(loops, rounds))  # the warm-up call traces and compiles
+    return [(b - best[0]) / n for b in best]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds and epochs, SGD only")
+    parser = _common.parser("schedules", __doc__, "fewer rounds and epochs, SGD only")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=None, help="epochs per timed round")
-    args = parser.parse_args(argv)
+    args = _common.parse_args(parser, argv)
     rounds = args.rounds or (3 if args.quick else 5)
     epochs = args.epochs or (5 if args.quick else 20)
     configs = [("sgd", True), ("sgd", False)] + ([] if args.quick else [("adam", True), ("adam", False)])
     x, y = load_data()
-    print(
+    setting = (
         f"digits MLP 64-128-64-10, batch {BATCH}, {len(x) // BATCH} steps per epoch (one compiled call); "
-        f"fastest epoch of {rounds} rounds of {epochs}; keras {keras.__version__}, tensorflow {tf.__version__}"
+        f"fastest epoch of {rounds} rounds of {epochs}"
     )
+    print(setting)
     labels, steps = None, {}
     for optimizer, jit in configs:
         labels, steps[f"{optimizer} {'xla' if jit else 'graph'}"] = measure_steps(optimizer, jit, rounds, epochs, x, y)
     evals = {mode: measure_evaluations(mode == "xla", rounds) for mode in ("xla", "graph")}
 
-    print("\nTrain step: microseconds per step, and ratio to the constant learning rate (goal <= 1.02)")
-    print(f"{'schedule':32s}" + "".join(f"{name:>22s}" for name in steps))
-    worst = dict.fromkeys(steps, 0.0)
+    columns = ["schedule"]
+    for name in steps:
+        columns += [f"{name} us/step", f"{name} ratio"]
+    rows, worst = [], dict.fromkeys(steps, 0.0)
     for row, label in enumerate(labels):
-        cells = ""
+        cells = [label]
         for name, seconds in steps.items():
             ratio = seconds[row] / seconds[0]
-            cells += f"{seconds[row] * 1e6:12.1f} {ratio:7.3f}  "
+            cells += [seconds[row] * 1e6, ratio]
             if not label.startswith(("keras", "constant")):
                 worst[name] = max(worst[name], ratio)
-        print(f"{label:32s}" + cells)
-    print("worst kerastools ratio: " + ", ".join(f"{name} {ratio:.3f}" for name, ratio in worst.items()))
+        rows.append(cells)
+    step_table = _common.table(
+        f"Train step with each schedule: microseconds per step and ratio to the constant rate (goal <= 1.02); {setting}",
+        columns, rows,
+    )
 
-    print("\nThe schedule alone, in a compiled loop: microseconds per evaluation (constant subtracted),")
-    print("and as a share of the constant-rate SGD step of the same compilation mode")
-    print(f"{'schedule':32s}{'xla us':>10s}{'share':>9s}{'graph us':>12s}{'share':>9s}")
     step_xla = steps["sgd xla"][0]
-    step_graph = steps.get("sgd graph", [None])[0]
-    for row, label in enumerate(labels[1:], start=1):
-        xla_share = evals["xla"][row] / step_xla
-        graph = f"{evals['graph'][row] * 1e6:12.2f}" + (f"{evals['graph'][row] / step_graph:9.2%}" if step_graph else f"{'':9s}")
-        print(f"{label:32s}{evals['xla'][row] * 1e6:10.2f}{xla_share:9.2%}" + graph)
+    step_graph = steps["sgd graph"][0]
+    alone = _common.table(
+        "The schedule alone in a compiled loop: microseconds per evaluation (constant subtracted), "
+        "and as a share of the constant-rate SGD step of the same compilation mode",
+        ["schedule", "XLA us", "XLA % of step", "graph us", "graph % of step"],
+        [
+            [label, evals["xla"][row] * 1e6, 100 * evals["xla"][row] / step_xla, evals["graph"][row] * 1e6, 100 * evals["graph"][row] / step_graph]
+            for row, label in enumerate(labels[1:], start=1)
+        ],
+    )
+    for t in (step_table, alone):
+        _common.print_table(t)
+    summary = "worst kerastools ratio: " + ", ".join(f"{name} {ratio:.3f}" for name, ratio in worst.items())
+    print(summary)
+    _common.write_result(args, [step_table, alone], summary + ". Keras's built-in schedules are the peers in the same run.")
 
 
 if __name__ == "__main__":

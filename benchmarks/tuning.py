@@ -310,7 +310,8 @@ def report(out, command, budgets, notes_extra=""):
             better.append(f"{row[0]} on digits (median best validation accuracy {row[2]} against {ctf[2]}, {row[1]} seeds)")
     if better:
         notes_extra += " Better than CoarseToFine in median: " + "; ".join(better) + "."
-    notes = (
+    quick = "Quick mode (--quick): 3 seeds, fewer budgets; figures are indicative. " if "--quick" in command.split() else ""
+    notes = quick + (
         f"Synthetic suite: CoarseToFine beats random search on {summary['wins']} of {summary['seeds']} (objective, budget, seed) searches "
         f"({100 * summary['wins'] / max(summary['seeds'], 1):.0f}%); {summary['rows_met']} of {summary['rows']} (objective, budget) rows meet all three "
         "criteria (wins on at least half of the seeds, median regret not worse, worst seed not worse than random search's). "

@@ -21,11 +21,15 @@ how far the kerastools paths are from them (float64 round-off; it stops with an
 error beyond 1e-9), and where each optimizer ends. Writes `optimizer_paths.png` (contours and paths, 2 x 2).
 """
 
-import numpy as np
-import tensorflow as tf
+import os
 
-import _common
-import kerastools as kt
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow starts: the output is the example's own
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import _common  # noqa: E402
+import kerastools as kt  # noqa: E402
 
 FIGURES = ("optimizer_paths.png",)
 START = (-7.0, 2.0)

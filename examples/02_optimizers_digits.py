@@ -20,11 +20,15 @@ Prints each optimizer's final training loss and dev/test accuracy, and writes
 `optimizers_digits.png`: training loss (log scale) and dev accuracy per epoch.
 """
 
-import keras
-import numpy as np
+import os
 
-import _common
-import kerastools as kt
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow starts: the output is the example's own
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import _common  # noqa: E402
+import kerastools as kt  # noqa: E402
 
 FIGURES = ("optimizers_digits.png",)
 SEED = 0

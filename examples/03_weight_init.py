@@ -24,12 +24,16 @@ every activation to one value; Xavier keeps sigmoid and tanh spread out; He
 keeps ReLU's spread constant across layers while Xavier lets it shrink.
 """
 
-import keras
-import numpy as np
+import os
 
-import _common
-import kerastools as kt
-from kerastools.diagnostics import activation_statistics, gradient_norms
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow starts: the output is the example's own
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import _common  # noqa: E402
+import kerastools as kt  # noqa: E402
+from kerastools.diagnostics import activation_statistics, gradient_norms  # noqa: E402
 
 FIGURES = ("weight_init_sigmoid.png", "weight_init_tanh.png", "weight_init_relu.png", "weight_init_std.png")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")

@@ -17,11 +17,15 @@ book's figure; prints the final accuracies. Expected: with Batch Norm training
 progresses for every scale, without it only for a well-chosen scale.
 """
 
-import keras
-import numpy as np
+import os
 
-import _common
-import kerastools as kt
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow starts: the output is the example's own
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import _common  # noqa: E402
+import kerastools as kt  # noqa: E402
 
 FIGURES = ("batch_norm.png",)
 SEED = 0

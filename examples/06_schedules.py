@@ -18,8 +18,12 @@ has a panel (a new class without one is an error), prints each schedule's rate
 at the first and last step, and writes `schedules.png` (a 4 x 4 grid).
 """
 
-import _common
-from kerastools import schedules as S
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow starts: the output is the example's own
+
+import _common  # noqa: E402
+from kerastools import schedules as S  # noqa: E402
 
 FIGURES = ("schedules.png",)
 

@@ -30,11 +30,15 @@ the broken model fails and the only variable over the thresholds is
 `hand_written_dense/kernel`; the fixed model passes everywhere.
 """
 
-import keras
-import tensorflow as tf
+import os
 
-import _common
-import kerastools as kt
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow starts: the output is the example's own
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import _common  # noqa: E402
+import kerastools as kt  # noqa: E402
 
 FIGURES = ("gradient_check.png",)
 SEED = 0

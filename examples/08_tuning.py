@@ -27,7 +27,9 @@ import subprocess
 import sys
 import time
 
-import _common  # sets up matplotlib and quiet TensorFlow before the imports below
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow starts: the output is the example's own
+
+import _common  # noqa: E402  (sets up matplotlib before the imports below)
 
 import keras  # noqa: E402
 import keras_tuner  # noqa: E402

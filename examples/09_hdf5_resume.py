@@ -30,12 +30,14 @@ import os
 import subprocess
 import sys
 
-import keras
-import numpy as np
-import tensorflow as tf
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow starts: the output is the example's own
 
-import _common
-import kerastools as kt
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import _common  # noqa: E402
+import kerastools as kt  # noqa: E402
 
 FIGURES = ("hdf5_resume.png",)
 SEED = 0

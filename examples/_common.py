@@ -5,7 +5,7 @@ Every example is a script with ``--help``, an ``--out`` folder for its PNG plots
 and a ``--smoke`` mode (tiny sizes, seconds) that CI runs; without ``--smoke`` it
 runs the real experiment in at most about two minutes on a CPU, and unchanged on
 a GPU. Each names the PNG files it writes in a module constant ``FIGURES``, which
-CI (`tests/test_examples.py`) checks.
+CI (`tests/examples/test_examples.py`) checks.
 """
 
 import argparse

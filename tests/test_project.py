@@ -1,11 +1,13 @@
 """The project's entry points: the README's two commands, CI's failure on "no tests", the demo."""
 
+import ast
 import os
 import pathlib
 import shutil
 import subprocess
 
 import keras
+import pytest
 
 import kerastools
 from kerastools import _registry
@@ -26,6 +28,17 @@ def test_readme_starts_with_the_two_commands():
     assert demo < tests < text.index("## A short tour")
     assert "examples/demo.py" in text[demo:tests]
     assert "pytest tests" in text[tests : text.index("## A short tour")]
+
+
+def test_readme_test_command_is_one_line_and_its_plugins_are_installed():
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("<!-- test-command -->") :].split("```")[1]
+    lines = [line for line in block.splitlines()[1:] if line.strip()]  # after the "bash" info string
+    assert len(lines) == 1, lines
+    # The [test] extra, as written in pyproject.toml (tomllib needs Python 3.11).
+    test_extra = next(line for line in (ROOT / "pyproject.toml").read_text().splitlines() if line.startswith("test = ["))
+    if " -n " in lines[0]:  # pytest-xdist's option: the [test] extra must install it
+        assert '"pytest-xdist' in test_extra, test_extra
 
 
 def test_ci_runs_the_readme_command_and_fails_on_no_tests(tmp_path):
@@ -61,6 +74,7 @@ def test_no_private_keras_imports():
             assert "keras.src" not in path.read_text(), path
 
 
+@pytest.mark.slow
 def test_demo_trains_saves_reloads_and_evaluates(tmp_path, monkeypatch):
     # The demo reloads its models in a child process, which must import this
     # checkout's kerastools even when the package is not installed.
@@ -78,3 +92,63 @@ def test_demo_trains_saves_reloads_and_evaluates(tmp_path, monkeypatch):
     for name in ("mlp", "cnn"):
         assert kerastools.saving.load_model(tmp_path / f"{name}_resumed.h5").optimizer.iterations.numpy() > 0
     assert kerastools.__version__
+
+
+def _starts_python(node):
+    """Whether `node` calls subprocess.run/Popen/check_output/check_call with `sys.executable`."""
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call) and ast.unparse(call.func) in (
+            "subprocess.run", "subprocess.Popen", "subprocess.check_output", "subprocess.check_call",
+        ) and "sys.executable" in ast.unparse(call):
+            return True
+    return False
+
+
+def unmarked_python_starters(source):
+    """Names of the tests in `source` that start a Python process (directly, through a
+    module-level helper or fixture, transitively) but do not carry the `slow` marker."""
+    tree = ast.parse(source)
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    spawning = {name for name, fn in functions.items() if _starts_python(fn)}
+    changed = True
+    while changed:  # helpers and fixtures that call a spawning function
+        changed = False
+        for name, fn in functions.items():
+            uses = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} | {a.arg for a in fn.args.args}
+            if name not in spawning and uses & spawning:
+                spawning.add(name)
+                changed = True
+    module_slow = any(
+        isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "pytestmark" for t in n.targets)
+        and "pytest.mark.slow" in ast.unparse(n.value)
+        for n in tree.body
+    )
+    return sorted(
+        name for name in spawning
+        if name.startswith("test_") and not module_slow
+        and "pytest.mark.slow" not in [ast.unparse(d) for d in functions[name].decorator_list]
+    )
+
+
+def test_tests_that_start_python_are_marked_slow():
+    """`pytest -m "not slow"` starts no Python process: each costs a TensorFlow start-up."""
+    unmarked = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        names = unmarked_python_starters(path.read_text())
+        if names:
+            unmarked[str(path.relative_to(ROOT))] = names
+    assert not unmarked, unmarked
+
+
+def test_the_slow_mark_check_sees_helpers_fixtures_and_module_marks():
+    helper = (
+        "import subprocess, sys\n"
+        "def run(): subprocess.run([sys.executable, '-c', ''])\n"
+        "def fixture_like(tmp_path): return run()\n"
+        "def test_direct(): subprocess.Popen([sys.executable])\n"
+        "def test_via_fixture(fixture_like): pass\n"
+        "@pytest.mark.slow\ndef test_marked(): run()\n"
+        "def test_bash(): subprocess.run(['bash', '-c', 'true'])\n"
+    )
+    assert unmarked_python_starters(helper) == ["test_direct", "test_via_fixture"]
+    assert unmarked_python_starters("import pytest\npytestmark = pytest.mark.slow\n" + helper) == []

@@ -1,4 +1,4 @@
-"""`kerastools.data`: splits, mini-batches and normalisation, against tests/reference.py."""
+"""`kerastools.data`: splits, mini-batches and normalisation, against tests/data/reference.py."""
 
 import keras
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from kerastools import data
-from tests import reference
+from tests.data import reference
 
 # ----------------------------------------------------------------------------- splits
 

@@ -217,6 +217,7 @@ ROWS, WIDTH = 1 << 19, 256  # 512 MiB of float32 inputs
 LIMIT = 150 << 20
 
 
+@pytest.mark.slow
 def test_streaming_a_512_mb_file_grows_memory_by_less_than_150_mb(tmp_path):
     path = tmp_path / "big.h5"
     # Written in 64 MiB slabs with write_hdf5's default layout (1 MiB row chunks),

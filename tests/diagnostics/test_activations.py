@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import kerastools as kt
 from kerastools.diagnostics import ActivationMonitor, ActivationReport, activation_statistics, layer_activations
-from tests import reference as ref
+from tests.diagnostics import reference as ref
 from tests.conformance import assert_config_round_trip
 
 X = np.random.default_rng(0).standard_normal((1000, 100))  # the book's section 6.2.2: randn(1000, 100)

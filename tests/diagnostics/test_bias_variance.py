@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kerastools.diagnostics import BiasVarianceDiagnosis, BiasVarianceMonitor, diagnose_bias_variance
-from tests import reference as ref
+from tests.diagnostics import reference as ref
 from tests.conformance import assert_config_round_trip
 
 # The course's table (week 1, "Bias / Variance"): train and dev error of four cat classifiers.

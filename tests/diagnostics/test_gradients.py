@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import kerastools as kt
 from kerastools.diagnostics import GradientNormMonitor, GradientNormReport, gradient_norms
-from tests import reference as ref
+from tests.diagnostics import reference as ref
 from tests.conformance import assert_config_round_trip
 
 RNG = np.random.default_rng(0)

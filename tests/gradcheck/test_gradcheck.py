@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from kerastools import gradcheck, regularizers
-from tests import reference
+from tests.gradcheck import reference
 
 
 def _data(shape, seed=0):

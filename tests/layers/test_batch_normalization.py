@@ -8,7 +8,7 @@ import tensorflow as tf
 from kerastools.gradcheck import assert_gradients_close
 from kerastools.layers import BatchNormalization
 from kerastools.layers._batch_norm_ops import batch_norm_train
-from tests import reference
+from tests.layers import reference
 
 
 def _rng(seed=0):

@@ -9,7 +9,7 @@ from kerastools import initializers, regularizers
 from kerastools.gradcheck import assert_gradients_close
 from kerastools.layers import Conv2D
 from kerastools.layers._im2col import col2im, im2col
-from tests import reference
+from tests.layers import reference
 
 IMPLEMENTATIONS = ["native", "im2col"]
 

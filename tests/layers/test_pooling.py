@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from kerastools.gradcheck import assert_gradients_close
 from kerastools.layers import AveragePooling2D, MaxPooling2D
-from tests import reference
+from tests.layers import reference
 
 POOLS = {"max": (MaxPooling2D, keras.layers.MaxPooling2D), "average": (AveragePooling2D, keras.layers.AveragePooling2D)}
 

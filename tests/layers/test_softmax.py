@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from kerastools.gradcheck import assert_gradients_close
 from kerastools.layers import Softmax
-from tests import reference
+from tests.layers import reference
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 import kerastools as kt
-from tests import reference
+from tests.optimizers import reference
 
 
 @dataclasses.dataclass(frozen=True)

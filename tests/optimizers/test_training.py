@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 
 import kerastools as kt
-from tests import conformance, reference
+from tests import conformance
+from tests.optimizers import reference
 from tests.optimizers import cases as C
 
 

@@ -195,6 +195,7 @@ def _half_written_temporary(directory, min_bytes):
     return None
 
 
+@pytest.mark.slow
 def test_sigkill_during_save_leaves_a_complete_file(tmp_path):
     # The child saves a 16 MB model in a loop; it is killed while a new file is
     # being written (its temporary has at least 4 MB but the save is running).

@@ -20,6 +20,8 @@ import pytest
 
 from tests.saving import cases as saving_cases
 
+pytestmark = pytest.mark.slow  # every test here reads the files two worker processes wrote
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 

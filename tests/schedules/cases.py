@@ -1,7 +1,7 @@
 """One registry of schedule cases that drives the conformance tests.
 
 Each case builds a schedule and gives its float64 reference from
-tests/reference.py, a function of the step ``g``.
+tests/schedules/reference.py, a function of the step ``g``.
 """
 
 import math
@@ -9,7 +9,7 @@ import math
 import keras
 
 from kerastools import schedules as S
-from tests import reference as ref
+from tests.schedules import reference as ref
 
 
 class Case:

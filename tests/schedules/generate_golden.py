@@ -1,5 +1,5 @@
 """Writes tests/schedules/golden_cyclical.json: cyclical and one-cycle rates at
-chosen steps, computed by the NumPy float64 references in tests/reference.py
+chosen steps, computed by the NumPy float64 references in tests/schedules/reference.py
 (`cyclical` is the code printed in Smith 2017, section 3.1; `one_cycle` walks the
 knots of Smith & Topin 2018). Not the library: the library is tested against
 this file.
@@ -10,7 +10,7 @@ this file.
 import json
 import pathlib
 
-from tests import reference as ref
+from tests.schedules import reference as ref
 
 PATH = pathlib.Path(__file__).with_name("golden_cyclical.json")
 STEPS = [0, 1, 500, 999, 1000, 1001, 1999, 2000, 2001, 3000, 4000, 5000, 6000, 7000, 8000, 10_000, 123_457, 1_000_000_000]

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from kerastools import schedules as S
-from tests import reference as ref
+from tests.schedules import reference as ref
 from tests.schedules import generate_golden
 
 GOLDEN = json.loads(generate_golden.PATH.read_text())

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerastools import schedules as S
-from tests import reference as ref
+from tests.schedules import reference as ref
 from tests.conformance import assert_config_round_trip
 
 

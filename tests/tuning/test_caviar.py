@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from kerastools import tuning
 from tests.tuning import _caviar_worker as worker
 
@@ -28,6 +30,7 @@ def _log(tmp_path, name):
         return handle.read()[-4000:]
 
 
+@pytest.mark.slow
 def test_search_survives_a_worker_killed_mid_trial(tmp_path):
     project, markers = tmp_path / "project", tmp_path / "markers"
     markers.mkdir()

@@ -9,7 +9,7 @@ import pytest
 from kerastools import tuning
 from kerastools.tuning import _boxes
 from kerastools.tuning.coarse_to_fine_oracle import auto_rounds, round_sizes
-from tests import reference
+from tests.tuning import reference
 
 OPTIMUM = {"log_lr": -2.5, "log_one_minus_beta": -2.0, "opt": "b", "units": 24}
 
@@ -287,6 +287,7 @@ def test_a_round_waits_for_the_last_one(tmp_path):
         assert lo - 1e-12 <= unit(name, second.hyperparameters.values[name]) <= hi + 1e-12
 
 
+@pytest.mark.slow
 def test_finds_good_values_and_beats_random_search(tmp_path):
     best = {"coarse_to_fine": [], "random": []}
     # KerasTuner draws with Random(seed + k) for the k-th value, so nearby seed values share

@@ -34,6 +34,7 @@ def assert_same_weights(a, b):
         np.testing.assert_array_equal(u.numpy(), v.numpy(), err_msg=u.path)
 
 
+@pytest.mark.slow
 def test_second_session_continues_with_a_new_learning_rate(data, tmp_path):
     x, y = data
     tuning.Panda(tmp_path, build).train(x, y, epochs=2, note="day 1", **FIT)
@@ -62,6 +63,7 @@ def test_second_session_continues_with_a_new_learning_rate(data, tmp_path):
         assert json.load(handle)["head"] == {"session": 2, "epoch": 4, "checkpoint": os.path.join("checkpoints", "session002-epoch0004.h5")}
 
 
+@pytest.mark.slow
 def test_other_hyperparameters_keep_the_optimizer_state(data, tmp_path):
     x, y = data
     tuning.Panda(tmp_path, build).train(x, y, epochs=1, **FIT)
@@ -77,6 +79,7 @@ def test_other_hyperparameters_keep_the_optimizer_state(data, tmp_path):
     assert panda.sessions[1]["optimizer"]["beta_1"] == 0.8 and panda.sessions[1]["fresh_optimizer_state"] == []
 
 
+@pytest.mark.slow
 def test_adding_momentum_starts_its_velocity_at_zero(data, tmp_path):
     x, y = data
     tuning.Panda(tmp_path, lambda: build(kt.SGD(0.1))).train(x, y, epochs=1, **FIT)
@@ -95,6 +98,7 @@ def test_adding_momentum_starts_its_velocity_at_zero(data, tmp_path):
     assert_same_weights(panda.model, reference)
 
 
+@pytest.mark.slow
 def test_new_optimizer_and_rollback(data, tmp_path):
     x, y = data
     panda = tuning.Panda(tmp_path, build)
@@ -113,6 +117,7 @@ def test_new_optimizer_and_rollback(data, tmp_path):
     assert_same_weights(panda.model, reference)
 
 
+@pytest.mark.slow
 def test_interrupted_session_resumes_from_its_last_epoch(data, tmp_path):
     x, y = data
 

@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from kerastools import tuning
-from tests import reference
+from tests.tuning import reference
 
 U = np.linspace(0.0, 1.0, 101)
 

@@ -26,6 +26,7 @@ def data():
 # `get_best_models` loads a trial's checkpoint (weights and optimizer) into a freshly
 # built model whose optimizer has no variables yet; Keras warns and loads the
 # weights, which is all that `get_best_models` promises.
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer:UserWarning")
 @pytest.mark.parametrize("name", sorted(TUNERS))
 def test_search_and_reload_best_model_from_h5(name, data, tmp_path):

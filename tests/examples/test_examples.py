@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = ROOT / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("[0-9][0-9]_*.py"))
+ALL_SCRIPTS = sorted(EXAMPLES_DIR.glob("*.py"))  # the examples, the demo and `_common`
 # Smoke runs take seconds; this only stops a hung example.
 TIMEOUT_S = 300
 
@@ -41,7 +42,8 @@ def child_env():
     # The child must import this checkout's kerastools even when it is not installed.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["MPLBACKEND"] = "Agg"
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Each example sets TensorFlow's log level itself (checked in its output below).
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     return env
 
 
@@ -64,6 +66,7 @@ def test_examples_are_found():
         assert expected in names, names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=[path.stem for path in EXAMPLES])
 def test_example_runs_in_smoke_mode_and_writes_its_plots(path, tmp_path):
     out = tmp_path / "out"
@@ -78,6 +81,9 @@ def test_example_runs_in_smoke_mode_and_writes_its_plots(path, tmp_path):
     log = f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
     assert result.returncode == 0, log
     assert "device: /" in result.stdout, log
+    # TensorFlow's C++ start-up notice, printed at log level 0 and 1 only: the
+    # example set TF_CPP_MIN_LOG_LEVEL before importing TensorFlow.
+    assert "This TensorFlow binary is optimized" not in result.stderr, log
     written = sorted(p.name for p in out.glob("*.png"))
     figures = declared_figures(path)
     if figures is None:
@@ -86,6 +92,52 @@ def test_example_runs_in_smoke_mode_and_writes_its_plots(path, tmp_path):
         assert written == sorted(figures), f"{path.name} wrote {written}, declares {figures}"
     for name in written:
         check_image(out / name)
+
+
+TENSORFLOW_MODULES = {"tensorflow", "keras", "keras_tuner", "kerastools", "_common"}
+
+
+def _imported_modules(node):
+    if isinstance(node, ast.Import):
+        return {alias.name.split(".")[0] for alias in node.names}
+    if isinstance(node, ast.ImportFrom) and node.level == 0:
+        return {node.module.split(".")[0]}
+    return set()
+
+
+def _sets_log_level(node):
+    """``os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")`` (or a higher level) as a statement."""
+    call = node.value if isinstance(node, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and ast.unparse(call.func) in ("os.environ.setdefault", "os.environ.__setitem__")):
+        return False
+    args = [ast.literal_eval(a) for a in call.args] if all(isinstance(a, ast.Constant) for a in call.args) else []
+    return len(args) == 2 and args[0] == "TF_CPP_MIN_LOG_LEVEL" and args[1] in ("2", "3")
+
+
+def log_level_set_before_tensorflow(source):
+    """Whether a module sets TF_CPP_MIN_LOG_LEVEL at top level before its first import
+    of TensorFlow, Keras, KerasTuner, kerastools or the examples' `_common` (each imports TensorFlow)."""
+    for node in ast.parse(source).body:
+        if _sets_log_level(node):
+            return True
+        if _imported_modules(node) & TENSORFLOW_MODULES:
+            return False
+    return False
+
+
+@pytest.mark.parametrize("path", ALL_SCRIPTS, ids=[path.stem for path in ALL_SCRIPTS])
+def test_every_example_sets_the_log_level_before_importing_tensorflow(path):
+    assert log_level_set_before_tensorflow(path.read_text()), path.name
+
+
+def test_the_log_level_check_finds_late_and_missing_settings():
+    good = 'import os\n\nos.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")\n\nimport tensorflow as tf\n'
+    assert log_level_set_before_tensorflow(good)
+    late = 'import os\nimport keras\n\nos.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")\n'
+    assert not log_level_set_before_tensorflow(late)
+    assert not log_level_set_before_tensorflow("import _common\n")  # _common imports TensorFlow
+    assert not log_level_set_before_tensorflow('import os\nos.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")\nimport keras\n')
+    assert not log_level_set_before_tensorflow("from kerastools import schedules\n")
 
 
 def load_example(path):

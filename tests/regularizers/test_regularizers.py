@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from kerastools import regularizers as kr
-from tests import reference
+from tests.regularizers import reference
 from tests.conformance import assert_config_round_trip, assert_model_round_trip
 
 W = np.random.default_rng(0).standard_normal((5, 4))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from kerastools import initializers as ki
-from tests import reference
+from tests.initializers import reference
 from tests.conformance import assert_config_round_trip, assert_model_round_trip
 
 # (class, expected variance as a function of (fan_in, fan_out), uniform?)
