@@ -45,7 +45,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 GLOBAL_BATCH = 96
 STACKS = ("keras", "kerastools")
-RESULT = pathlib.Path(__file__).resolve().parent / "results" / "distribute.json"
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
 def build(stack):
@@ -167,7 +167,7 @@ def worker_main(args):
     strategy = kt.distribute.multi_worker_strategy(collective_timeout=120)
     step, volume = train(args.stack, strategy, args.steps, args.warmup)
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
-    (pathlib.Path(args.out) / f"{args.stack}-{strategy.num_replicas_in_sync}-{index}.json").write_text(
+    (pathlib.Path(args.worker_dir) / f"{args.stack}-{strategy.num_replicas_in_sync}-{index}.json").write_text(
         json.dumps({"step_s": step, "allreduce_bytes": volume})
     )
 
@@ -176,7 +176,7 @@ def run_workers(stack, workers, args, directory):
     import kerastools as kt
 
     here = pathlib.Path(__file__).resolve()
-    command = [sys.executable, str(here), "--worker", "--stack", stack, "--out", directory,
+    command = [sys.executable, str(here), "--worker", "--stack", stack, "--worker-dir", directory,
                "--steps", str(args.steps), "--warmup", str(args.warmup)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(here.parents[1]), os.environ.get("PYTHONPATH")])))
     with kt.distribute.LocalCluster(command, workers, log_dir=pathlib.Path(directory) / f"logs-{stack}-{workers}", env=env) as cluster:
@@ -215,10 +215,11 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=40, help="timed steps (default 40)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed first steps (default 5)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--output", default=str(RESULT), help="JSON result file")
+    parser.add_argument("--out", default=str(RESULTS),
+                        help="folder for distribute.json (created; default benchmarks/results, the committed results)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--stack", choices=STACKS, help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main(args)
@@ -243,7 +244,7 @@ def main(argv=None):
     print("  ".join(f"{c:>{max(len(c), 10)}s}" for c in columns))
     for row in rows:
         print("  ".join(f"{str(v):>{max(len(c), 10)}s}" for v, c in zip(row, columns)))
-    notes = (
+    notes = ("Quick mode (--quick): 10 timed steps, 1 and 2 workers; figures are indicative. " if args.quick else "") + (
         "Strong scaling: the global batch of 96 is split over the workers, which all share this "
         "machine's cores, so no speed-up is expected; the ratios show the overhead of the collective "
         "all-reduce over localhost gRPC and of synchronising the workers every step. The all-reduce "
@@ -260,7 +261,7 @@ def main(argv=None):
         "tables": [{"title": title, "columns": columns, "rows": rows}],
         "notes": notes,
     }
-    output = pathlib.Path(args.output)
+    output = pathlib.Path(args.out) / "distribute.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {output}")

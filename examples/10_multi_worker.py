@@ -33,11 +33,13 @@ import pathlib
 import sys
 import time
 
-import keras
-import numpy as np
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow starts: the output is the example's own
 
-import _common
-import kerastools as kt
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import _common  # noqa: E402
+import kerastools as kt  # noqa: E402
 
 FIGURES = ("multi_worker_loss.png",)
 SEED = 0

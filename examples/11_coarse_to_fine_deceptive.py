@@ -18,6 +18,9 @@ a few seconds.
 """
 
 import math
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow starts: the output is the example's own
 
 import _common  # sets up matplotlib and quiet TensorFlow before the imports below
 

@@ -2,6 +2,7 @@
 page or a docstring mkdocstrings cannot parse fails the build (and this test)."""
 
 import os
+import re
 import pathlib
 import subprocess
 import sys
@@ -20,7 +21,9 @@ def test_mkdocs_builds_in_strict_mode_without_warnings(tmp_path):
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert "WARNING" not in output, output
+    # MkDocs's own warnings (absl's "WARNING: All log messages..." from TensorFlow,
+    # imported by the docs extension that renders templated docstrings, is not one).
+    assert not re.search(r"^WARNING\s+-", output, flags=re.MULTILINE), output
     site = tmp_path / "site"
     assert (site / "index.html").is_file()
     # The API reference is generated from the docstrings; their doctest

@@ -299,7 +299,7 @@ def test_models_compiled_with_the_optimizers_save_and_load(case, tmp_path):
     for fmt, restored in reloaded.items():
         assert type(restored.optimizer) is case.cls, fmt
         assert restored.optimizer.get_config() == model.optimizer.get_config(), fmt
-    # The .keras format also restores the optimizer's state (the .h5 one is issue 5's).
+    # The .keras format also restores the optimizer's state (tests/saving covers the .h5 one).
     # Keras restores optimizer variables by position (their paths follow the model's name).
     restored = reloaded[".keras"].optimizer.variables
     assert len(restored) == len(model.optimizer.variables) >= 2

@@ -52,7 +52,7 @@ BAD_ARGUMENTS = [
     (kt.Adam, {"amsgrad": "no"}, TypeError, "Argument `amsgrad` must be a bool. Received: amsgrad='no'"),
     (kt.AdamW, {"weight_decay": -0.1}, ValueError,
      "Argument `weight_decay` must be >= 0. Received: weight_decay=-0.1"),
-    # A ValueError, as in Keras (issue 12: Keras's own AdamW test pins the type).
+    # A ValueError, as in Keras (Keras's own AdamW test pins the type).
     (kt.AdamW, {"weight_decay": None}, ValueError,
      "Argument `weight_decay` must be a float. Received: weight_decay=None"),
     # Keras's base arguments

@@ -151,7 +151,7 @@ def test_unresolvable_monitor_is_fine_without_best_tracking():
     assert HDF5Checkpoint("c/e{epoch}.h5", monitor="gradient_norm")._mode is None
 
 
-# --- Ownership (issue 11): a series deletes only files it wrote. The properties
+# --- Ownership: a series deletes only files it wrote. The properties
 # over random directories are in test_checkpoint_properties.py; these are the
 # issue's reproductions through `fit`, and the errors.
 

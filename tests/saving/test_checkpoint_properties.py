@@ -327,7 +327,7 @@ def test_a_series_only_deletes_its_own_files_and_keeps_what_its_policy_says(patt
 
 
 
-# --- One property per defect of issue 11. Each uses only what the callback had
+# --- One property per defect class of the checkpoint hardening. Each uses only what the callback had
 # before the fix (no `existing`/`series` arguments) where the defect allows, so
 # that it can be run against the old code, where it fails.
 
