@@ -51,6 +51,10 @@ class BackupAndRestore(keras.callbacks.Callback):
 
     Example:
 
+    On every worker of a cluster (each with its ``TF_CONFIG``); not run as a
+    doctest, since it needs the other workers: `tests/distribute` runs it on
+    local worker processes.
+
     >>> restore = kt.distribute.BackupAndRestore("run/backup")  # doctest: +SKIP
     >>> data = kt.data.mini_batches(x, y, 64, seed=0, as_dataset=True,
     ...                             initial_epoch=restore.latest_epoch())  # doctest: +SKIP

@@ -36,6 +36,10 @@ def sharded_hdf5_dataset(strategy, path, x_key, y_key=None, global_batch_size=64
 
     Example:
 
+    On every worker of a cluster (each with its ``TF_CONFIG``); not run as a
+    doctest, since it needs the other workers: `tests/distribute` runs it on
+    local worker processes.
+
     >>> strategy = kt.distribute.multi_worker_strategy()  # doctest: +SKIP
     >>> train = kt.distribute.sharded_hdf5_dataset(strategy, "big.h5", "x", "y", 256, seed=0)  # doctest: +SKIP
     >>> model.fit(train, epochs=10)  # doctest: +SKIP

@@ -57,6 +57,9 @@ class LocalCluster:
 
     Example:
 
+    Not run as a doctest, since it starts worker processes of a ``train.py``
+    of yours: `tests/distribute` and `examples/10_multi_worker.py` run it.
+
     >>> with LocalCluster([sys.executable, "train.py"], 2, log_dir="logs") as cluster:  # doctest: +SKIP
     ...     codes = cluster.wait(timeout=600)
     """

@@ -53,6 +53,10 @@ def parse_tf_config(raw):
 
     Example:
 
+    On every worker of a cluster (each with its ``TF_CONFIG``); not run as a
+    doctest, since it waits for the other workers: `tests/distribute` runs it
+    on local worker processes.
+
     >>> config = kt.distribute.parse_tf_config(
     ...     '{"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]},'
     ...     ' "task": {"type": "worker", "index": 1}}')
