@@ -9,6 +9,7 @@ import dataclasses
 import inspect
 
 from kerastools import optimizers, schedules
+from kerastools.optimizers._docs import BASE_OPTIMIZER_ARGUMENTS
 from kerastools.tuning import priors as P
 from kerastools._validation import check_int
 
@@ -74,19 +75,9 @@ SCHEDULE_PRIORS = {
     "cosine": Family(schedules.CosineDecay, {"alpha": P.Prior(_LINEAR, 0.0, 0.5)}, ("alpha",)),
 }
 
-# Keyword arguments every kerastools optimizer accepts (Keras's base arguments).
-_BASE_OPTIMIZER_ARGUMENTS = (
-    "weight_decay",
-    "clipnorm",
-    "clipvalue",
-    "global_clipnorm",
-    "use_ema",
-    "ema_momentum",
-    "ema_overwrite_frequency",
-    "loss_scale_factor",
-    "gradient_accumulation_steps",
-    "fused",
-)
+# Keyword arguments every kerastools optimizer accepts: Keras's base arguments
+# (one list, kept with the optimizers) less `name`, plus `fused`.
+_BASE_OPTIMIZER_ARGUMENTS = tuple(a for a in BASE_OPTIMIZER_ARGUMENTS if a != "name") + ("fused",)
 
 
 def _check_choices(choices, table, what):
