@@ -5,8 +5,8 @@
 1. Coarse to fine (`kerastools.tuning.CoarseToFine`): an MLP built from
    kerastools components trained with `kerastools.Momentum`; its learning rate
    is drawn log-uniformly in [1e-4, 1] and its beta as the course's
-   ``1 - 10**r`` in [0.5, 0.999]. Three rounds of random search, each zoomed in
-   on the best trials so far. ``coarse_to_fine.png`` shows the sampled points
+   ``1 - 10**r`` in [0.5, 0.999]. Three rounds: a stratified coarse round over
+   the whole space, then two drawn in boxes around the best trials so far. ``coarse_to_fine.png`` shows the sampled points
    of every round (learning rate against 1 - beta, both on log axes) and the
    box each round sampled from.
 2. Caviar (``--caviar``): KerasTuner's distributed mode on this machine, a chief

@@ -11,10 +11,13 @@ a narrow one of depth 0 around ``(-3.2, -2.6)``. Each trial costs microseconds
 `keras_tuner.RandomSearch` get the same trials and the same seed.
 
 ``coarse_to_fine_deceptive.png`` shows, over the objective's contours, every
-trial of the coarse-to-fine search coloured by its round, the boxes each round
-sampled in (dashed, one colour per round) and the trials that explored the
-whole space (crosses); the right panel shows random search's trials. Runs in
-a few seconds.
+trial of the coarse-to-fine search coloured by its round (round 0: a Latin
+hypercube, one trial in each of its 24 strips of each axis), the boxes each
+later round sampled in (dashed, one colour per round; they widen after a round
+that improved and narrow after one that did not) and any trials that explored
+the whole space (crosses: with the default ``explore=0.15`` only rounds of 7
+trials or more have them, so none at 60 trials); the right panel shows random
+search's trials. Runs in a few seconds.
 """
 
 import math
@@ -79,8 +82,9 @@ def main(argv=None):
     best_c, best_r = min(p[3] for p in ctf_points), min(p[3] for p in rnd_points)
     print(f"{args.trials} trials, seed {args.seed}: rounds {ctf.round_sizes()}")
     print(f"best CoarseToFine {best_c:.4f}  best RandomSearch {best_r:.4f}  (0 is the optimum, 0.4 the wide basin's bottom)")
-    for k in range(len(ctf.boxes)):
-        print(f"round {k}: {len(ctf.boxes_of(k)) if k else 0} box(es), {ctf.boxes[k]['explore']} explorer(s)")
+    print(f"round 0: a Latin hypercube of {ctf.round_sizes()[0]} trials over the whole space")
+    for k in range(1, len(ctf.boxes)):
+        print(f"round {k}: {len(ctf.boxes_of(k))} box(es) of width >= {ctf.width(k):.3f}, {ctf.boxes[k]['explore']} explorer(s)")
     assert _common.finite([best_c, best_r])
     plot(ctf, ctf_points, rnd_points, args)
 

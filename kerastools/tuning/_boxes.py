@@ -11,32 +11,59 @@ import math
 
 
 
+FIRST_ROUND = 0.4
+
+
 def round_sizes(max_trials, rounds):
-    """Trials per round: half of `max_trials` (rounded up) for the coarse round 0,
+    """Trials per round: 40% of `max_trials` (rounded up) for the coarse round 0,
     the rest split as evenly as possible over the other rounds, earlier first.
 
     The coarse round decides where the later rounds look; with too few points it
-    zooms in on a poor region (measured in ``benchmarks/tuning.py``).
+    zooms in on a poor region, with too many it leaves little to zoom with
+    (measured in ``benchmarks/tuning.py``).
     """
     if rounds == 1:
         return [max_trials]
-    first = min(math.ceil(max_trials / 2), max_trials - (rounds - 1))
+    first = min(math.ceil(FIRST_ROUND * max_trials), max_trials - (rounds - 1))
     base, extra = divmod(max_trials - first, rounds - 1)
     return [first] + [base + (1 if r < extra else 0) for r in range(rounds - 1)]
 
 
 def auto_rounds(max_trials):
-    """The number of rounds for a budget: one coarse round of half the trials,
+    """The number of rounds for a budget: one coarse round of 40% of the trials,
     then rounds of about ``sqrt(max_trials) / 1.5`` trials (at least 2) each.
 
-    12 trials: 4 rounds (6, 2, 2, 2); 30: 5 (15, 4, 4, 4, 3); 60: 7 (30, 5, 5,
-    5, 5, 5, 5); fewer than 6 trials: one round, i.e. plain random search.
+    12 trials: 5 rounds (5, 2, 2, 2, 1); 30: 5 (12, 5, 5, 4, 4); 60: 8 (24, 6,
+    5, 5, 5, 5, 5, 5); fewer than 6 trials: one round, i.e. no zooming.
     """
     if max_trials < 6:
         return 1
-    later = max_trials - math.ceil(max_trials / 2)
+    later = max_trials - math.ceil(FIRST_ROUND * max_trials)
     per_round = max(2, round(math.sqrt(max_trials) / 1.5))
     return 1 + max(1, round(later / per_round))
+
+
+def next_width(width, improved, zoom, grow):
+    """The boxes' width for the next round: ``min(1, width * grow)`` after a
+    round that improved on the best score before it, ``width * zoom`` after one
+    that did not (a trust region: it follows progress and closes in on a
+    stalled search)."""
+    return min(1.0, width * grow) if improved else width * zoom
+
+
+def farthest(candidates, seen):
+    """The index of the candidate farthest from the points `seen`: the largest
+    smallest squared Euclidean distance over the unit coordinates a candidate
+    shares with each seen point (the first such candidate on ties; 0 when
+    nothing was seen).
+
+    Each is a ``{name: u}`` dict, as the ``coords`` of a point.
+    """
+    def gap(c):
+        return min((sum((c[name] - s[name]) ** 2 for name in c if name in s) for s in seen), default=0.0)
+
+    gaps = [gap(c) for c in candidates]
+    return gaps.index(max(gaps))
 
 
 def split_round(size, explore):

@@ -10,20 +10,23 @@ class CoarseToFine(IdlePolling, keras_tuner.Tuner):
     """Coarse-to-fine random search, the course's way of searching hyperparameters.
 
     "Sample at random; where the good points cluster, zoom in and sample more
-    densely there." `max_trials` trials are run in rounds: round 0 is random
-    search over the whole space; each later round draws most of its trials in
-    boxes around the clusters of the best trials so far (one box per cluster,
-    at least `zoom`**k wide in round k, on each parameter's own scale: log
-    scale for ``sampling="log"``, ``1 - beta`` on a log scale for
-    `kerastools.tuning.beta`) and a share `explore` from the whole space, so
-    that a better basin found late still gets its box. See
-    `CoarseToFineOracle` for the exact rule.
+    densely there." `max_trials` trials are run in rounds: round 0 samples the
+    whole space (a Latin hypercube: every stretch of every parameter's range
+    gets a trial); each later round draws its trials in boxes around the
+    clusters of the best trials so far (one box per cluster, on each
+    parameter's own scale: log scale for ``sampling="log"``, ``1 - beta`` on a
+    log scale for `kerastools.tuning.beta`), which narrow by `zoom` after a
+    round that brought no improvement and widen by `grow` after one that did
+    (each draw in a box is the one of `candidates` draws farthest from the
+    trials so far), plus a share `explore` from the whole space. See `CoarseToFineOracle` for
+    the exact rule.
 
-    Draws from the whole space are exactly those of `keras_tuner.RandomSearch`
-    with the same seed. On the synthetic suite of ``benchmarks/tuning.py``
-    (30 seeds, 12 to 60 trials) it beats random search on 72% of the searches;
+    On the synthetic suite of ``benchmarks/tuning.py`` (30 seeds, 12 to 60
+    trials) it beats random search on about 70% of the searches, and its worst
+    searches are better than random search's on most objectives;
     `keras_tuner.BayesianOptimization` finds better points once it is past its
-    random start, at about a thousand times the oracle cost per trial.
+    random start, at a few hundred times the oracle cost per trial. The figures,
+    and where it falls short, are on the benchmarks page.
 
     A `keras_tuner.Tuner`: `search`, `results_summary`, `get_best_models`,
     TensorBoard logging, the distributed mode and resumption with
@@ -34,20 +37,26 @@ class CoarseToFine(IdlePolling, keras_tuner.Tuner):
         hypermodel: a `keras_tuner.HyperModel` or a function ``build(hp) -> model``.
         objective: as in `keras_tuner.RandomSearch` (e.g. ``"val_accuracy"``).
         max_trials: the total number of trials, >= `rounds`. Defaults to `10`.
-        rounds: ``None`` (round 0 gets half of the trials, the rest goes in
-            rounds of about ``sqrt(max_trials) / 1.5`` trials), the number of
-            rounds (round 0 gets half of the trials), or a list of the trials
-            of each round. Defaults to `None`.
-        zoom: round ``k``'s boxes are at least ``zoom**k`` wide per parameter
-            (in unit coordinates), in (0, 1]. Defaults to `0.5`.
+        rounds: ``None`` (round 0 gets 40% of the trials, rounded up, the rest
+            goes in rounds of about ``sqrt(max_trials) / 1.5`` trials), the
+            number of rounds (round 0 gets 40% of the trials), or a list of the
+            trials of each round. Defaults to `None`.
+        zoom: the boxes' narrowing after a round without improvement, in
+            (0, 1]; round 1's boxes are at least `zoom` wide per parameter (in
+            unit coordinates). Defaults to `0.5`.
+        grow: the boxes' widening after a round that improved the best
+            score, >= 1. Defaults to `1.25`.
         top_fraction: fraction of the completed trials the boxes are built
             around. Defaults to `0.25`.
         explore: fraction of each later round drawn from the whole space, in
-            [0, 1). Defaults to `0.25`.
+            [0, 1), rounded down per round. Defaults to `0.15`.
         max_boxes: the most boxes (clusters of good trials) per round.
             Defaults to `3`.
-        prune_choices: a box keeps only the choices seen in its cluster.
-            Defaults to `True`.
+        prune_choices: the probability, in [0, 1], that a draw in a box takes
+            each choice from the values seen in its cluster (else from all
+            values); `True` is 1, `False` 0. Defaults to `0.7`.
+        candidates: each draw in a box is the farthest from the trials so far
+            of this many uniform draws, >= 1. Defaults to `5`.
         seed: as in `keras_tuner.RandomSearch` (here ``0`` is a seed too).
             Defaults to `None`.
         hyperparameters: as in `keras_tuner.RandomSearch`. Defaults to `None`.
@@ -70,13 +79,13 @@ class CoarseToFine(IdlePolling, keras_tuner.Tuner):
     >>> tuner = kt.tuning.CoarseToFine(build, objective="val_loss", max_trials=4, rounds=2, seed=1,
     ...                                directory="runs", project_name="demo")
     >>> tuner.search(x, y, validation_data=(x, y), epochs=1, verbose=0)
-    >>> tuner.oracle.round_sizes()  # half of the trials for the coarse round
+    >>> tuner.oracle.round_sizes()  # 40% of the trials, rounded up, for the coarse round
     [2, 2]
     >>> lo, hi = tuner.oracle.ranges(1)["learning_rate"]  # round 1's best box, in the parameter's units
     >>> bool(1e-3 <= lo < hi <= 0.3), bool(hi / lo <= (0.3 / 1e-3) ** 0.5 * 1.0001)  # at most half as wide, in log scale
     (True, True)
     >>> kt.tuning.CoarseToFineOracle(max_trials=30).round_sizes()  # rounds=None: sized from the budget
-    [15, 4, 4, 4, 3]
+    [12, 5, 5, 4, 4]
     """
 
     def __init__(
@@ -87,9 +96,11 @@ class CoarseToFine(IdlePolling, keras_tuner.Tuner):
         rounds=None,
         zoom=0.5,
         top_fraction=0.25,
-        explore=0.25,
+        explore=0.15,
         max_boxes=3,
-        prune_choices=True,
+        prune_choices=0.7,
+        grow=1.25,
+        candidates=5,
         seed=None,
         hyperparameters=None,
         tune_new_entries=True,
@@ -108,6 +119,8 @@ class CoarseToFine(IdlePolling, keras_tuner.Tuner):
             explore=explore,
             max_boxes=max_boxes,
             prune_choices=prune_choices,
+            grow=grow,
+            candidates=candidates,
             seed=seed,
             hyperparameters=hyperparameters,
             tune_new_entries=tune_new_entries,

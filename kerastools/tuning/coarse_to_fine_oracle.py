@@ -7,7 +7,7 @@ import keras_tuner
 from keras_tuner.engine.hyperparameters import Boolean, Choice, Fixed
 from keras_tuner.engine.trial import TrialStatus
 
-from kerastools._validation import check_bool, check_int, check_number
+from kerastools._validation import check_int, check_number
 from kerastools.tuning import _boxes
 from kerastools.tuning._boxes import auto_rounds, round_sizes
 
@@ -40,48 +40,70 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     it uniformly (``value = hp.prob_to_value(u)``): ``u`` is linear in the value
     for ``sampling="linear"``, in ``log(value)`` for ``"log"`` (so a box is a box
     in log space, and in ``log(1 - beta)`` for `kerastools.tuning.beta`), and in
-    KerasTuner's mirrored log for ``"reverse_log"``. Round 0 is plain random
-    search over the whole space. When every trial of round ``k - 1`` has ended,
-    round ``k`` (of ``n_k`` trials) is planned:
+    KerasTuner's mirrored log for ``"reverse_log"``.
+
+    Round 0 (``n_0`` trials) is a Latin hypercube over the whole space: each
+    numerical parameter's ``[0, 1]`` is cut into ``n_0`` equal strata, a random
+    permutation gives trial ``i`` its own stratum, and its ``u`` is uniform
+    inside it; each ``hp.Choice``/``hp.Boolean`` takes its values in turn, in
+    the order of the same kind of permutation, so every value appears
+    ``floor(n_0 / m)`` or ``ceil(n_0 / m)`` times. (Plain random draws often
+    leave a parameter's good range unvisited: round 0 decides where every later
+    round looks.) When every trial of round ``k - 1`` has ended, round ``k``
+    (of ``n_k`` trials) is planned:
 
     1. ``top`` = the ``max(1, ceil(top_fraction * n))`` best of the ``n``
        completed trials so far, best first (ties: the earlier trial first).
-    2. Split: of the ``n_k`` trials, ``e = min(n_k - 1, floor(explore * n_k))``
+    2. Width: ``w_1 = zoom``; after each later round ``j``,
+       ``w_{j+1} = min(1, grow * w_j)`` if round ``j`` improved on the best
+       score before it, else ``zoom * w_j`` (boxes follow progress and close in
+       when a round brings nothing).
+    3. Split: of the ``n_k`` trials, ``e = min(n_k - 1, floor(explore * n_k))``
        explore, the other ``x = n_k - e`` exploit.
-    3. Clusters: in ``top``'s order, a trial joins the first cluster whose
-       leader (its first, best trial) is within ``zoom**k`` of it in every
-       unit coordinate the two share; otherwise it leads a new cluster, unless
+    4. Clusters: in ``top``'s order, a trial joins the first cluster whose
+       leader (its first, best trial) is within ``w_k`` of it in every unit
+       coordinate the two share; otherwise it leads a new cluster, unless
        there are already ``B = min(max_boxes, max(1, x // 2))`` (then it is
        left out: every box gets at least two trials when it can).
-    4. One box per cluster. For each numerical parameter active in a member,
+    5. One box per cluster. For each numerical parameter active in a member,
        with ``u_i`` the coordinates of the members where it is active::
 
            c = (max(u_i) + min(u_i)) / 2
-           width = min(1, max(zoom**k, max(u_i) - min(u_i)))
+           width = min(1, max(w_k, max(u_i) - min(u_i)))
            lo = c - width / 2, moved into [0, 1 - width]
            interval = [lo, lo + width]
 
-       (other parameters span their whole range); with `prune_choices`, each
-       ``hp.Choice``/``hp.Boolean`` keeps the values seen in the members.
-    5. The ``j``-th trial of the round (``j`` from 0) is drawn uniformly in box
+       (other parameters span their whole range); unless `prune_choices` is
+       0, each ``hp.Choice``/``hp.Boolean`` keeps the values seen in the
+       members.
+    6. The ``j``-th trial of the round (``j`` from 0) is drawn in box
        ``j mod B`` (best cluster first) if ``j < x``, else from the whole space.
+       A draw in a box makes `candidates` uniform draws in it and keeps the one
+       farthest from every trial so far (the largest smallest squared
+       Euclidean distance over the unit coordinates it shares with each; the
+       first on ties): the box is filled where nothing has been tried yet. In
+       each uniform draw, each choice is drawn from the box's values with
+       probability `prune_choices`, else from all of its values (a choice seen
+       in one lucky trial must not shut the others out).
 
-    Draws from the whole space (round 0 and the explorers) are exactly those of
-    `keras_tuner.RandomSearch` with the same seed, in the same order; draws in
-    boxes use a stream of their own. New duplicates are redrawn; after 20
-    collisions in a box the whole space is tried, and after 20 more the search
+    Draws from the whole space after round 0 (the explorers) are exactly those
+    of `keras_tuner.RandomSearch` with the same seed, in the same order; draws in
+    round 0 and in boxes use a stream of their own. New duplicates are redrawn;
+    after 20 collisions the whole space is tried, and after 20 more the search
     stops, as in `keras_tuner.RandomSearch`. With the default ``rounds=None``
-    the rounds follow the budget (`auto_rounds`: 12 trials in rounds of 6, 2,
-    2, 2; 30 in 15, 4, 4, 4, 3; 60 in 30 and six of 5); an integer `rounds`
-    gives round 0 half of the trials, rounded up, and shares the rest evenly.
+    the rounds follow the budget (`auto_rounds`: 12 trials in rounds of 5, 2,
+    2, 2, 1; 30 in 12, 5, 5, 4, 4; 60 in 24, 6 and six of 5); an integer
+    `rounds` gives round 0 40% of the trials, rounded up, and shares the rest
+    evenly.
 
     Why: a single box around the best trials (the first reading of the course's
     advice) zooms into the first good basin it sees and never looks elsewhere;
-    the explorers keep looking, and a good trial far from the others leads its
-    own box in the next round instead of being averaged with them. Small
-    rounds zoom often, which follows narrow valleys. Measured against
-    `keras_tuner.RandomSearch` and `keras_tuner.BayesianOptimization` in
-    ``benchmarks/tuning.py``.
+    a good trial far from the others leads its own box in the next round
+    instead of being averaged with them, a stalled round narrows the boxes and
+    a successful one widens them, draws spread over their box instead of
+    clumping, and the stratified round 0 makes a start in which every trial is
+    poor rare. Measured against `keras_tuner.RandomSearch`
+    and `keras_tuner.BayesianOptimization` in ``benchmarks/tuning.py``.
 
     Args:
         objective: as in `keras_tuner.oracles.RandomSearchOracle`. Defaults to `None`.
@@ -101,17 +123,26 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         rounds: ``None`` (rounds sized from the budget), the number of rounds
             (>= 1, <= `max_trials`), or the number of trials of each round,
             adding up to `max_trials`. Defaults to `None`.
-        zoom: how much narrower each round's boxes get, in (0, 1]: round ``k``'s
-            boxes are at least ``zoom**k`` wide in unit coordinates, and
-            ``zoom**k`` is the cluster radius. Defaults to `0.5`.
+        zoom: how much narrower the boxes get after a round that did not
+            improve the best score, in (0, 1]; round 1's boxes are at least
+            `zoom` wide in unit coordinates. The width is also the cluster
+            radius. Defaults to `0.5`.
         top_fraction: the fraction of completed trials the boxes are built
             around, in (0, 1]. Defaults to `0.25`.
         explore: the fraction of each later round drawn from the whole space,
-            in [0, 1). Defaults to `0.25`.
+            in [0, 1), rounded down per round (with the default, rounds of 7
+            trials or more have explorers: budgets of about 100 trials and
+            up). Defaults to `0.15`.
         max_boxes: the largest number of boxes (clusters) per round, >= 1.
             Defaults to `3`.
-        prune_choices: a box keeps only the choices seen in its cluster.
-            Defaults to `True`.
+        prune_choices: the probability, in [0, 1], that a draw in a box takes
+            each choice from the values seen in its cluster rather than from
+            all values; `True` is 1 and `False` 0. Defaults to `0.7`.
+        grow: how much wider the boxes get after a round that improved the
+            best score, >= 1 (1: they never widen). Defaults to `1.25`.
+        candidates: the uniform draws a draw in a box chooses from (the one
+            farthest from the trials so far), >= 1 (1: plain uniform draws).
+            Defaults to `5`.
 
     Example:
 
@@ -121,7 +152,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     >>> oracle = kt.tuning.CoarseToFineOracle(objective=keras_tuner.Objective("loss", "min"),
     ...                                       max_trials=12, hyperparameters=hp, seed=1)
     >>> oracle.round_sizes()
-    [6, 2, 2, 2]
+    [5, 2, 2, 2, 1]
 
     Note:
         Rounds are synchronous: in a distributed search a worker asking for a
@@ -141,9 +172,11 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         rounds=None,
         zoom=0.5,
         top_fraction=0.25,
-        explore=0.25,
+        explore=0.15,
         max_boxes=3,
-        prune_choices=True,
+        prune_choices=0.7,
+        grow=1.25,
+        candidates=5,
         seed=None,
         hyperparameters=None,
         allow_new_entries=True,
@@ -158,7 +191,11 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self.top_fraction = check_number("top_fraction", top_fraction, low=0.0, high=1.0, low_inclusive=False)
         self.explore = check_number("explore", explore, low=0.0, high=1.0, high_inclusive=False)
         self.max_boxes = check_int("max_boxes", max_boxes, low=1)
-        self.prune_choices = check_bool("prune_choices", prune_choices)
+        if isinstance(prune_choices, bool):
+            prune_choices = 1.0 if prune_choices else 0.0
+        self.prune_choices = check_number("prune_choices", prune_choices, low=0.0, high=1.0)
+        self.grow = check_number("grow", grow, low=1.0)
+        self.candidates = check_int("candidates", candidates, low=1)
         super().__init__(
             objective=objective,
             max_trials=max_trials,
@@ -226,18 +263,31 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         """Round `round_index`'s plan (steps 1 to 4 of the rule)."""
         exploit, n_explore = _boxes.split_round(self.round_sizes()[round_index], self.explore)
         points = [self._point(t) for t in self._top_trials(round_index)]
-        width = self.zoom**round_index
-        choice_values = {
-            hp.name: ([False, True] if isinstance(hp, Boolean) else list(hp.values))
-            for hp in self.hyperparameters.space
-            if isinstance(hp, (Choice, Boolean))
-        }
+        width = self.width(round_index)
+        choice_values = {hp.name: _all_values(hp) for hp in self.hyperparameters.space if isinstance(hp, (Choice, Boolean))}
         # At least two trials per box: a box with one trial is a random guess.
         max_boxes = min(self.max_boxes, max(1, exploit // 2))
-        boxes = [_boxes.box(points, group, width, choice_values, self.prune_choices) for group in _boxes.clusters(points, width, max_boxes)]
+        boxes = [_boxes.box(points, group, width, choice_values, self.prune_choices > 0) for group in _boxes.clusters(points, width, max_boxes)]
         if not boxes:  # no completed trial yet: the whole space
             boxes, n_explore = [{"intervals": {}, "choices": {}}], 0
         return {"intervals": boxes[0]["intervals"], "choices": boxes[0]["choices"], "more_boxes": boxes[1:], "explore": n_explore}
+
+    def _best_score(self, trials):
+        sign = -1.0 if self.objective.direction == "max" else 1.0
+        scores = [sign * t.score for t in trials if t.status == TrialStatus.COMPLETED and t.score is not None and not math.isnan(t.score)]
+        return min(scores, default=math.inf)
+
+    def width(self, round_index):
+        """The boxes' width of round `round_index` >= 1 (step 2 of the rule),
+        from the scores of the rounds before it."""
+        check_int("round_index", round_index, low=1)
+        width = self.zoom
+        for k in range(1, round_index):
+            before = self._best_score(self._trials_before(k))
+            ends = sum(self.round_sizes()[: k + 1])
+            during = self._best_score(self.trials[i] for i in self.start_order[sum(self.round_sizes()[:k]) : ends])
+            width = _boxes.next_width(width, during < before, self.zoom, self.grow)
+        return width
 
     def boxes_of(self, round_index):
         """The boxes of a started round, best first, each ``{"intervals", "choices"}``."""
@@ -286,6 +336,9 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self.box_draws += 1
         return value
 
+    def _pick(self, values):
+        return values[min(int(self._uniform() * len(values)), len(values) - 1)]
+
     def _draw(self, box):
         hps = keras_tuner.HyperParameters()
         for hp in self.hyperparameters.space:
@@ -295,19 +348,58 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             if isinstance(hp, Fixed):
                 hps.values[hp.name] = hp.value
             elif hp.name in box["choices"]:
-                allowed = box["choices"][hp.name]
-                hps.values[hp.name] = allowed[min(int(self._uniform() * len(allowed)), len(allowed) - 1)]
+                keep = self._uniform() < self.prune_choices
+                hps.values[hp.name] = self._pick(box["choices"][hp.name] if keep else _all_values(hp))
             else:
                 lo, hi = box["intervals"].get(hp.name, [0.0, 1.0])
                 hps.values[hp.name] = hp.prob_to_value(lo + (hi - lo) * self._uniform())
         return hps.values
 
+    def _strata(self, name):
+        """Round 0's permutation of strata for parameter `name` (a Latin hypercube)."""
+        strata = list(range(self.round_sizes()[0]))
+        random.Random(f"coarse_to_fine:{self.seed}:round0:{name}").shuffle(strata)
+        return strata
+
+    def _stratified(self, index):
+        """Round 0's `index`-th trial (see the rule); a duplicate is redrawn uniformly."""
+        n = self.round_sizes()[0]
+        for attempt in range(self._max_collisions + 1):
+            hps = keras_tuner.HyperParameters()
+            for hp in self.hyperparameters.space:
+                hps.merge([hp])
+                if not hps.is_active(hp):
+                    continue
+                if isinstance(hp, Fixed):
+                    hps.values[hp.name] = hp.value
+                elif isinstance(hp, (Choice, Boolean)):
+                    values = _all_values(hp)
+                    hps.values[hp.name] = values[self._strata(hp.name)[index] % len(values)] if attempt == 0 else self._pick(values)
+                else:
+                    u = (self._strata(hp.name)[index] + self._uniform()) / n if attempt == 0 else self._uniform()
+                    hps.values[hp.name] = hp.prob_to_value(u)
+            if not self._duplicate(hps.values):
+                return hps.values
+        return self._random_values()
+
+    def _coords(self, values):
+        """The unit coordinates of the numerical parameters in `values`."""
+        return {
+            hp.name: hp.value_to_prob(values[hp.name])
+            for hp in self.hyperparameters.space
+            if hp.name in values and not isinstance(hp, (Choice, Boolean, Fixed))
+        }
+
     def _sample(self, box):
+        """A draw in `box` (``None``: the whole space), the farthest of `candidates`
+        new draws from the trials so far (step 6 of the rule)."""
         if box is not None:
+            seen = [self._coords(self.trials[t].hyperparameters.values) for t in self.start_order]
             for _ in range(self._max_collisions + 1):
-                values = self._draw(box)
-                if not self._duplicate(values):
-                    return values
+                draws = [self._draw(box) for _ in range(self.candidates)]
+                fresh = [values for values in draws if not self._duplicate(values)]
+                if fresh:
+                    return fresh[_boxes.farthest([self._coords(values) for values in fresh], seen)]
         return self._random_values()
 
     def populate_space(self, trial_id):
@@ -320,7 +412,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
                 return {"status": TrialStatus.IDLE, "values": None}
             else:
                 self.boxes.append(self._plan(len(self.boxes)))
-        values = self._sample(self._box_for(index))
+        values = self._stratified(index) if round_index == 0 else self._sample(self._box_for(index))
         if values is None:
             return {"status": TrialStatus.STOPPED, "values": None}
         return {"status": TrialStatus.RUNNING, "values": values}
@@ -345,6 +437,10 @@ class CoarseToFineOracle(keras_tuner.Oracle):
                 )
         self.boxes = [_copy_plan(plan) for plan in saved["boxes"]]
         self.box_draws = saved.get("box_draws", 0)
+
+
+def _all_values(hp):
+    return [False, True] if isinstance(hp, Boolean) else list(hp.values)
 
 
 def _copy_plan(plan):

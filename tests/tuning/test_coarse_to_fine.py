@@ -82,22 +82,22 @@ NUMERICAL = ("learning_rate", "1-beta", "units")
 
 
 def test_round_sizes():
-    assert round_sizes(12, 3) == [6, 3, 3]  # half for the coarse round, the rest evenly
-    assert round_sizes(10, 3) == [5, 3, 2]
+    assert round_sizes(12, 3) == [5, 4, 3]  # ceil(40%) for the coarse round, the rest evenly
+    assert round_sizes(10, 3) == [4, 3, 3]
     assert round_sizes(7, 1) == [7]
     assert round_sizes(4, 3) == [2, 1, 1]
-    assert round_sizes(5, 5) == [1, 1, 1, 1, 1]
+    assert round_sizes(5, 5) == [1, 1, 1, 1, 1]  # round 0 gives up trials so that every round has one
 
 
 @pytest.mark.parametrize(
     "max_trials, sizes",
     [
         (1, [1]),
-        (5, [5]),  # too few trials to zoom: random search
-        (6, [3, 2, 1]),  # 3 later trials, rounds of max(2, round(sqrt(6) / 1.5) = 2) -> 2 rounds
-        (12, [6, 2, 2, 2]),
-        (30, [15, 4, 4, 4, 3]),  # round(sqrt(30) / 1.5) = round(3.65) = 4; 15 / 4 -> 4 rounds
-        (60, [30, 5, 5, 5, 5, 5, 5]),  # round(7.75 / 1.5) = 5; 30 / 5 = 6 rounds
+        (5, [5]),  # too few trials to zoom: round 0 only
+        (6, [3, 2, 1]),  # 3 later trials, rounds of max(2, round(sqrt(6) / 1.5) = 2) -> round(1.5) = 2 rounds
+        (12, [5, 2, 2, 2, 1]),  # 7 later trials in rounds of 2 -> round(3.5) = 4 rounds
+        (30, [12, 5, 5, 4, 4]),  # round(sqrt(30) / 1.5) = round(3.65) = 4; 18 / 4 -> 4 rounds
+        (60, [24, 6, 5, 5, 5, 5, 5, 5]),  # round(7.75 / 1.5) = 5; 36 / 5 -> 7 rounds
     ],
 )
 def test_auto_rounds(max_trials, sizes):
@@ -166,7 +166,20 @@ def test_box_by_hand():
 # -- the oracle follows the rule ------------------------------------------------
 
 
-def expected_plan(done, k, sizes, zoom, top_fraction, explore, max_boxes):
+def expected_widths(done_scores, sizes, zoom, grow):
+    """Each round's box width, written from the docstring: zoom, then * grow after a round
+    that improved on the best score before it, * zoom after one that did not."""
+    widths = {1: zoom}
+    best = min(done_scores[: sizes[0]])
+    for k in range(2, len(sizes)):
+        start = sum(sizes[: k - 1])
+        during = min(done_scores[start : start + sizes[k - 1]])
+        widths[k] = min(1.0, widths[k - 1] * grow) if during < best else widths[k - 1] * zoom
+        best = min(best, during)
+    return widths
+
+
+def expected_plan(done, k, sizes, width, top_fraction, explore, max_boxes, zoom):
     """Round k's boxes from the trials of earlier rounds, written from the docstring."""
     scores = [objective(t.hyperparameters) for t in done]
     order = sorted(range(len(done)), key=lambda i: (scores[i], i))
@@ -174,7 +187,7 @@ def expected_plan(done, k, sizes, zoom, top_fraction, explore, max_boxes):
     n = sizes[k]
     n_explore = min(n - 1, math.floor(explore * n + 1e-9))
     limit = min(max_boxes, max(1, (n - n_explore) // 2))
-    radius = zoom**k
+    radius = width
     coords = [{name: unit(name, t.hyperparameters.values[name]) for name in NUMERICAL} for t in top]
     groups = []
     for i, c in enumerate(coords):
@@ -191,7 +204,10 @@ def expected_plan(done, k, sizes, zoom, top_fraction, explore, max_boxes):
     return boxes, n_explore
 
 
-@pytest.mark.parametrize("options", [{}, {"max_trials": 30, "rounds": 3, "explore": 0.34, "max_boxes": 3, "top_fraction": 0.4}])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"max_trials": 30, "rounds": 3, "explore": 0.34, "max_boxes": 3, "top_fraction": 0.4, "grow": 2.0, "prune_choices": True}],
+)
 def test_plans_follow_the_rule(tmp_path, options):
     options = {"max_trials": 12, "zoom": 0.5, "top_fraction": 0.25, "explore": 0.25, "max_boxes": 3, **options}
     tuner = search(Synthetic, tmp_path, "rule", seed=7, **options)
@@ -200,9 +216,14 @@ def test_plans_follow_the_rule(tmp_path, options):
     sizes = oracle.round_sizes()
     assert len(trials) == options["max_trials"] and len(oracle.boxes) == len(sizes)
     assert oracle.boxes[0] == {"intervals": {}, "choices": {}, "more_boxes": [], "explore": sizes[0]}
+    widths = expected_widths([objective(t.hyperparameters) for t in trials], sizes, options["zoom"], options.get("grow", 1.25))
+    assert len(set(widths.values())) > 1  # the search both widened or narrowed its boxes at least once
     for k in range(1, len(sizes)):
         start = sum(sizes[:k])
-        boxes, n_explore = expected_plan(trials[:start], k, sizes, options["zoom"], options["top_fraction"], options["explore"], options["max_boxes"])
+        assert oracle.width(k) == pytest.approx(widths[k], rel=1e-12)
+        boxes, n_explore = expected_plan(
+            trials[:start], k, sizes, widths[k], options["top_fraction"], options["explore"], options["max_boxes"], options["zoom"]
+        )
         got = oracle.boxes_of(k)
         assert oracle.boxes[k]["explore"] == n_explore
         assert len(got) == len(boxes), k
@@ -219,7 +240,8 @@ def test_plans_follow_the_rule(tmp_path, options):
                 # centre: up to half a bin (0.5 / 33) from the draw.
                 slack = 0.5 / 33 if name == "units" else 1e-12
                 assert lo - slack <= unit(name, t.hyperparameters.values[name]) <= hi + slack, (k, j, name)
-            assert t.hyperparameters.values["opt"] in choices["opt"]
+            if oracle.prune_choices == 1.0:
+                assert t.hyperparameters.values["opt"] in choices["opt"]
     lo, hi = oracle.boxes[1]["intervals"]["learning_rate"]
     # ranges() reports the box in the parameters' own units.
     low, high = oracle.ranges(1)["learning_rate"]
@@ -227,20 +249,75 @@ def test_plans_follow_the_rule(tmp_path, options):
     assert oracle.ranges(1)["opt"] == oracle.boxes[1]["choices"]["opt"]
 
 
-def test_draws_from_the_whole_space_are_random_search(tmp_path):
-    """Round 0 and the explorers are exactly RandomSearch's trials with the same seed, in order."""
+def test_round_zero_is_a_latin_hypercube_and_the_explorers_are_random_search(tmp_path):
+    """Round 0 puts one trial in each stratum of every numerical parameter and uses every
+    choice in turn; the explorers are exactly RandomSearch's trials with the same seed, in order."""
     ctf = search(Synthetic, tmp_path, "c", seed=1017, max_trials=30, explore=0.5)
     rnd = search(SyntheticRandom, tmp_path, "r", seed=1017, max_trials=30, objective=None)
     oracle = ctf.oracle
     sizes = oracle.round_sizes()
+    n0 = sizes[0]
+    first = [t.hyperparameters.values for t in trials_in_order(oracle)[:n0]]
+    for name in ("learning_rate", "1-beta"):
+        assert sorted(int(unit(name, v[name]) * n0) for v in first) == list(range(n0)), name
+    counts = [sum(v["opt"] == value for v in first) for value in "abc"]
+    assert max(counts) - min(counts) <= 1 and sum(counts) == n0
     whole = []
     for index, t in enumerate(trials_in_order(oracle)):
         k = oracle.round_of(index)
         slot = index - sum(sizes[:k])
-        if k == 0 or slot >= sizes[k] - oracle.boxes[k]["explore"]:
+        if k > 0 and slot >= sizes[k] - oracle.boxes[k]["explore"]:
             whole.append(t.hyperparameters.values)
-    assert len(whole) == 15 + sum(math.floor(0.5 * n) for n in sizes[1:])
+    assert len(whole) == sum(math.floor(0.5 * n) for n in sizes[1:]) > 0
     assert whole == [t.hyperparameters.values for t in trials_in_order(rnd.oracle)][: len(whole)]
+
+
+def test_farthest_by_hand():
+    seen = [{"x": 0.1, "y": 0.1}, {"x": 0.9}]  # the second has no y (a conditional parameter)
+    candidates = [
+        {"x": 0.2, "y": 0.2},  # 0.02 from the first
+        {"x": 0.5, "y": 0.9},  # min(0.16 + 0.64, 0.16) = 0.16
+        {"x": 0.6, "y": 0.1},  # min(0.25, 0.09) = 0.09
+    ]
+    assert _boxes.farthest(candidates, seen) == 1
+    assert _boxes.farthest([{"x": 0.3}, {"x": 0.7}], [{"x": 0.5}]) == 0  # a tie: the first
+    assert _boxes.farthest([{"x": 0.3}, {"x": 0.7}], []) == 0  # nothing seen yet
+    assert _boxes.farthest([{"x": 0.3}, {"z": 0.7}], [{"x": 0.3}]) == 0  # nothing shared counts as 0 too
+
+
+def test_a_box_draw_is_the_farthest_of_its_candidates(tmp_path, monkeypatch):
+    """With candidates=3 the oracle draws three points in the box and keeps the one
+    farthest from every trial so far; with candidates=1 the first draw."""
+    for count, expected in ((3, 1), (1, 0)):
+        oracle = tuning.CoarseToFineOracle(
+            objective=keras_tuner.Objective("score", "min"), max_trials=4, rounds=[2, 2], seed=5, hyperparameters=space(), candidates=count
+        )
+        oracle._set_project_dir(str(tmp_path), f"p{count}")
+        oracle.verbose = 0
+        for score in (1.0, 2.0):
+            t = oracle.create_trial("w")
+            oracle.update_trial(t.trial_id, {"score": score})
+            t.status = "COMPLETED"
+            oracle.end_trial(t)
+        done = [t.hyperparameters.values for t in trials_in_order(oracle)]
+        near = dict(done[0], units=done[0]["units"] + 1 if done[0]["units"] < 40 else done[0]["units"] - 1)
+        far = dict(near, learning_rate=1.0 - 1e-9 if unit("learning_rate", done[0]["learning_rate"]) < 0.5 else 1e-4)
+        queue = [near, far, dict(near)]
+        monkeypatch.setattr(oracle, "_draw", lambda box: dict(queue.pop(0)))
+        chosen = oracle.create_trial("w").hyperparameters.values
+        assert chosen == [near, far][expected], (count, chosen)
+
+
+def test_a_box_keeps_its_choices_with_probability_prune_choices():
+    """With prune_choices=p a box draw takes the box's values with probability p + (1 - p) * |box| / |all|."""
+    hp = space()
+    box = {"intervals": {}, "choices": {"opt": ["b"]}}
+    for p, expected in ((1.0, 1.0), (0.0, 1 / 3), (0.7, 0.7 + 0.3 / 3)):
+        oracle = tuning.CoarseToFineOracle(objective="loss", max_trials=12, hyperparameters=hp, seed=11, prune_choices=p)
+        draws = 3000
+        share = sum(oracle._draw(box)["opt"] == "b" for _ in range(draws)) / draws
+        # a binomial share of 3000 draws: within 4 standard deviations (at most 0.0365)
+        assert abs(share - expected) <= 4 * math.sqrt(max(expected * (1 - expected), 1e-12) / draws), (p, share)
 
 
 def test_resumption_continues_the_same_rounds(tmp_path):
@@ -339,7 +416,11 @@ def test_prune_choices_off_and_single_round(tmp_path):
         ({"explore": 1.0}, ValueError, r"`explore` must be in \[0, 1\). Received: explore=1.0"),
         ({"explore": -0.1}, ValueError, r"`explore` must be in \[0, 1\). Received: explore=-0.1"),
         ({"max_boxes": 0}, ValueError, r"`max_boxes` must be an integer >= 1. Received: max_boxes=0"),
-        ({"prune_choices": "yes"}, TypeError, r"`prune_choices` must be a bool. Received: prune_choices='yes'"),
+        ({"prune_choices": "yes"}, TypeError, r"`prune_choices` must be a real number. Received: prune_choices='yes'"),
+        ({"prune_choices": 1.5}, ValueError, r"`prune_choices` must be in \[0, 1\]. Received: prune_choices=1.5"),
+        ({"grow": 0.9}, ValueError, r"`grow` must be >= 1. Received: grow=0.9"),
+        ({"candidates": 0}, ValueError, r"`candidates` must be an integer >= 1. Received: candidates=0"),
+        ({"candidates": 2.5}, TypeError, r"`candidates` must be an integer. Received: candidates=2.5"),
         ({"max_trials": 6, "rounds": [4, 1]}, ValueError, r"`rounds` must add up to max_trials=6 trials. Received: rounds=\[4, 1\] \(sum 5\)"),
         ({"rounds": []}, ValueError, r"`rounds` must not be empty. Received: rounds=\[\]"),
         ({"max_trials": 3, "rounds": [3, 0]}, ValueError, r"`rounds\[1\]` must be an integer >= 1. Received: rounds\[1\]=0"),

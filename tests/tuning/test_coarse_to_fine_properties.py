@@ -39,10 +39,11 @@ def inside(hp, name, value):
 
 
 @given(space=spaces(), scores=st.lists(st.floats(-1e6, 1e6), min_size=30, max_size=30), max_trials=st.integers(1, 30),
-       explore=st.floats(0.0, 0.9), max_boxes=st.integers(1, 4), seed=st.integers(1, 10**6))
-def test_every_proposal_lies_in_the_space_and_in_its_box(tmp_path_factory, space, scores, max_trials, explore, max_boxes, seed):
+       explore=st.floats(0.0, 0.9), max_boxes=st.integers(1, 4), seed=st.integers(1, 10**6),
+       prune_choices=st.sampled_from([0.0, 0.7, 1.0]), grow=st.floats(1.0, 3.0))
+def test_every_proposal_lies_in_the_space_and_in_its_box(tmp_path_factory, space, scores, max_trials, explore, max_boxes, seed, prune_choices, grow):
     oracle = tuning.CoarseToFineOracle(objective=keras_tuner.Objective("score", "min"), max_trials=max_trials, explore=explore,
-                                       max_boxes=max_boxes, seed=seed, hyperparameters=space)
+                                       max_boxes=max_boxes, seed=seed, hyperparameters=space, prune_choices=prune_choices, grow=grow)
     oracle._set_project_dir(str(tmp_path_factory.mktemp("p")), "p")
     oracle.verbose = 0
     for index in range(max_trials):
@@ -61,11 +62,30 @@ def test_every_proposal_lies_in_the_space_and_in_its_box(tmp_path_factory, space
                     # the box, in values: the ends mapped by prob_to_value (an Int rounds down to its bin)
                     low, high = spec.prob_to_value(lo), spec.prob_to_value(min(hi, 1.0 - 1e-12))
                     assert low - 1e-9 * abs(low) <= values[name] <= high + 1e-9 * abs(high), (name, values[name], low, high)
-            for name, allowed in box["choices"].items():
-                if name in values:
-                    assert values[name] in allowed
+            if prune_choices == 1.0:  # otherwise a draw may take any value (checked above)
+                for name, allowed in box["choices"].items():
+                    if name in values:
+                        assert values[name] in allowed
         oracle.update_trial(trial.trial_id, {"score": scores[index]})
         trial.status = "COMPLETED"
         oracle.end_trial(trial)
     assert len(oracle.trials) <= max_trials
     assert sum(oracle.round_sizes()) == max_trials
+    # Round 0 is a Latin hypercube: each Float active in every trial of round 0 (p0 always
+    # is) has one trial in each of the n_0 strata of its unit coordinate.
+    n0 = oracle.round_sizes()[0]
+    first = [oracle.trials[t].hyperparameters.values for t in oracle.start_order[:n0]]
+    if len(first) == n0:
+        spec = next(p for p in space.space if p.name == "p0")
+        # sorted, the i-th lies in [i, i + 1) (slack: the value -> unit coordinate round trip)
+        positions = sorted(spec.value_to_prob(v["p0"]) * n0 for v in first)
+        assert all(i - 1e-6 <= x <= i + 1 + 1e-6 for i, x in enumerate(positions)), positions
+    # The widths follow the rule: zoom after a round without progress, grow after one with it.
+    for k in range(1, len(oracle.boxes)):
+        width, best = oracle.zoom, min(scores[: oracle.round_sizes()[0]], default=float("inf"))
+        for j in range(1, k):
+            start = sum(oracle.round_sizes()[:j])
+            during = min(scores[start : start + oracle.round_sizes()[j]])
+            width = min(1.0, width * grow) if during < best else width * oracle.zoom
+            best = min(best, during)
+        assert oracle.width(k) == width
