@@ -3,7 +3,9 @@
 Every ``benchmarks/<name>.py`` writes ``benchmarks/results/<name>.json`` (schema
 in ``benchmarks/_common.py``). This hook replaces the marker
 ``<!-- benchmark-tables -->`` in a page (``docs/benchmarks.md``) with one section
-per result file: when and where it ran, the command, every table, the notes. The
+per result file: when and where it ran, the command, every table, the notes.
+``<!-- benchmark-tables: NAME -->`` in any page puts there the section of
+``benchmarks/results/NAME.json`` alone (a guide quoting one benchmark). The
 numbers are never typed into the docs. Enable it in ``mkdocs.yml``::
 
     hooks:
@@ -18,6 +20,7 @@ import pathlib
 import re
 
 MARKER = "<!-- benchmark-tables -->"
+NAMED_MARKER = re.compile(r"<!-- benchmark-tables: ([A-Za-z0-9_]+) -->")
 PAGE = "benchmarks.md"  # the page that must carry the marker
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -72,10 +75,19 @@ def render_table(common, table):
     return "\n".join(lines)
 
 
-def render(folder=None, heading="##"):
-    """The Markdown of every result in `folder` (default ``benchmarks/results``)."""
+def render(folder=None, heading="##", only=None):
+    """The Markdown of every result in `folder` (default ``benchmarks/results``), or
+    of the result named `only`.
+
+    Raises:
+        ValueError: `only` names no result file.
+    """
     common = _common()
     results = load_results(folder)
+    if only is not None:
+        results = [data for data in results if data["benchmark"] == only]
+        if not results:
+            raise ValueError(f"No benchmark result named {only!r} in {RESULTS if folder is None else folder}: run `python benchmarks/{only}.py`")
     if not results:
         return "No benchmark results are committed yet: run `python benchmarks/<name>.py`."
     sections = []
@@ -99,6 +111,7 @@ def render(folder=None, heading="##"):
 
 def on_page_markdown(markdown, page, config, files, **kwargs):
     """MkDocs event: put the tables in place of the marker."""
+    markdown = NAMED_MARKER.sub(lambda m: render(heading="###", only=m.group(1)), markdown)
     if MARKER in markdown:
         return markdown.replace(MARKER, render())
     if page.file.src_uri == PAGE:

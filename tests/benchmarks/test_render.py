@@ -63,6 +63,17 @@ def test_the_marker_is_replaced_by_the_tables(tmp_path, monkeypatch):
     assert "| b\\|c | 0.25 |" in out  # a pipe in a cell does not split it
 
 
+def test_a_named_marker_is_replaced_by_that_result_alone(tmp_path, monkeypatch):
+    write(tmp_path, "beta", [common.table("Second", ["case", "ratio"], [["b", 0.25]])])
+    write(tmp_path, "alpha", [common.table("First", ["case", "ratio"], [["a", 1.5]])])
+    monkeypatch.setattr(hook, "RESULTS", tmp_path)
+    out = hook.on_page_markdown("# Guide\n\n<!-- benchmark-tables: beta -->\n\nafter\n", page("guide.md"), {}, None)
+    assert out.startswith("# Guide\n\n### beta\n") and out.endswith("\nafter\n")
+    assert "| b | 0.25 |" in out and "alpha" not in out and "<!--" not in out
+    with pytest.raises(ValueError, match=r"No benchmark result named 'gamma' in .*: run `python benchmarks/gamma.py`"):
+        hook.on_page_markdown("<!-- benchmark-tables: gamma -->", page("guide.md"), {}, None)
+
+
 def test_the_shown_command_drops_the_output_folder():
     assert hook.shown_command("python benchmarks/a.py --quick --out /tmp/x") == "python benchmarks/a.py --quick"
     assert hook.shown_command("python benchmarks/a.py --out '/tmp/a b' --quick") == "python benchmarks/a.py --quick"
