@@ -330,8 +330,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     # -- sampling ------------------------------------------------------------
 
     def _uniform(self):
-        # Its own stream, so that the draws from the whole space are exactly
-        # those of keras_tuner.RandomSearch with the same seed.
+        # A stream of its own (round 0 and the boxes), so that the explorers'
+        # draws are exactly those of keras_tuner.RandomSearch with the same seed.
         value = random.Random(f"coarse_to_fine:{self.seed}:{self.box_draws}").random()
         self.box_draws += 1
         return value
@@ -339,21 +339,27 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     def _pick(self, values):
         return values[min(int(self._uniform() * len(values)), len(values) - 1)]
 
-    def _draw(self, box):
+    def _values(self, choose):
+        """Values for the active parameters, in the space's order: a ``Fixed`` one's
+        value, ``choose(hp)`` for the others."""
         hps = keras_tuner.HyperParameters()
         for hp in self.hyperparameters.space:
             hps.merge([hp])
-            if not hps.is_active(hp):
-                continue
-            if isinstance(hp, Fixed):
-                hps.values[hp.name] = hp.value
-            elif hp.name in box["choices"]:
-                keep = self._uniform() < self.prune_choices
-                hps.values[hp.name] = self._pick(box["choices"][hp.name] if keep else _all_values(hp))
-            else:
-                lo, hi = box["intervals"].get(hp.name, [0.0, 1.0])
-                hps.values[hp.name] = hp.prob_to_value(lo + (hi - lo) * self._uniform())
+            if hps.is_active(hp):
+                hps.values[hp.name] = hp.value if isinstance(hp, Fixed) else choose(hp)
         return hps.values
+
+    def _draw(self, box):
+        def choose(hp):
+            if hp.name in box["choices"]:
+                keep = self._uniform() < self.prune_choices
+                return self._pick(box["choices"][hp.name] if keep else _all_values(hp))
+            if isinstance(hp, (Choice, Boolean)):
+                return self._pick(_all_values(hp))
+            lo, hi = box["intervals"].get(hp.name, [0.0, 1.0])
+            return hp.prob_to_value(lo + (hi - lo) * self._uniform())
+
+        return self._values(choose)
 
     def _strata(self, name):
         """Round 0's permutation of strata for parameter `name` (a Latin hypercube)."""
@@ -364,23 +370,20 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     def _stratified(self, index):
         """Round 0's `index`-th trial (see the rule); a duplicate is redrawn uniformly."""
         n = self.round_sizes()[0]
-        for attempt in range(self._max_collisions + 1):
-            hps = keras_tuner.HyperParameters()
-            for hp in self.hyperparameters.space:
-                hps.merge([hp])
-                if not hps.is_active(hp):
-                    continue
-                if isinstance(hp, Fixed):
-                    hps.values[hp.name] = hp.value
-                elif isinstance(hp, (Choice, Boolean)):
-                    values = _all_values(hp)
-                    hps.values[hp.name] = values[self._strata(hp.name)[index] % len(values)] if attempt == 0 else self._pick(values)
-                else:
-                    u = (self._strata(hp.name)[index] + self._uniform()) / n if attempt == 0 else self._uniform()
-                    hps.values[hp.name] = hp.prob_to_value(u)
-            if not self._duplicate(hps.values):
-                return hps.values
-        return self._random_values()
+
+        def choose(hp):
+            stratum = self._strata(hp.name)[index]
+            if isinstance(hp, (Choice, Boolean)):
+                values = _all_values(hp)
+                return values[stratum % len(values)]
+            return hp.prob_to_value((stratum + self._uniform()) / n)
+
+        values = self._values(choose)
+        for _ in range(self._max_collisions):
+            if not self._duplicate(values):
+                return values
+            values = self._draw({"intervals": {}, "choices": {}})
+        return values if not self._duplicate(values) else self._random_values()
 
     def _coords(self, values):
         """The unit coordinates of the numerical parameters in `values`."""
