@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kerastools import tuning
+from kerastools.tuning import _boxes
 
 
 @st.composite
@@ -89,3 +90,27 @@ def test_every_proposal_lies_in_the_space_and_in_its_box(tmp_path_factory, space
             width = min(1.0, width * grow) if during < best else width * oracle.zoom
             best = min(best, during)
         assert oracle.width(k) == width
+
+
+coords = st.dictionaries(st.sampled_from(["a", "b", "c"]), st.floats(0.0, 1.0), min_size=1)
+
+
+@given(candidates=st.lists(coords, min_size=1, max_size=8), seen=st.lists(coords, max_size=8))
+def test_farthest_is_the_first_candidate_with_the_largest_gap(candidates, seen):
+    """Against a brute-force reference: the gap of a candidate is its smallest squared distance,
+    over shared names, to a seen point (0 with nothing seen)."""
+    def gap(c):
+        if not seen:
+            return 0.0
+        return min(sum((c[k] - s[k]) ** 2 for k in c if k in s) for s in seen)
+
+    gaps = [gap(c) for c in candidates]
+    index = _boxes.farthest(candidates, seen)
+    assert gaps[index] == max(gaps) and all(g < max(gaps) for g in gaps[:index])
+
+
+@given(width=st.floats(1e-6, 1.0), improved=st.booleans(), zoom=st.floats(0.01, 1.0), grow=st.floats(1.0, 10.0))
+def test_next_width_stays_in_its_range(width, improved, zoom, grow):
+    new = _boxes.next_width(width, improved, zoom, grow)
+    assert 0.0 < new <= 1.0
+    assert new == (min(1.0, width * grow) if improved else width * zoom)
