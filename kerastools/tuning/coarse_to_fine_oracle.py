@@ -236,13 +236,15 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         ended = set(self.end_order)
         return all(t.trial_id in ended for t in self._trials_before(round_index + 1))
 
+    def _scored(self, trials):
+        """The completed trials of `trials` with a score, and the sign that makes lower better."""
+        completed = [t for t in trials if t.status == TrialStatus.COMPLETED and t.score is not None and not math.isnan(t.score)]
+        return completed, (-1.0 if self.objective.direction == "max" else 1.0)
+
     def _top_trials(self, round_index):
-        completed = [
-            t for t in self._trials_before(round_index) if t.status == TrialStatus.COMPLETED and t.score is not None and not math.isnan(t.score)
-        ]
+        completed, sign = self._scored(self._trials_before(round_index))
         if not completed:
             return []
-        sign = -1.0 if self.objective.direction == "max" else 1.0
         order = {trial_id: i for i, trial_id in enumerate(self.start_order)}
         completed.sort(key=lambda t: (sign * t.score, order[t.trial_id]))
         return completed[: max(1, math.ceil(self.top_fraction * len(completed)))]
@@ -260,7 +262,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         return coords, choices
 
     def _plan(self, round_index):
-        """Round `round_index`'s plan (steps 1 to 4 of the rule)."""
+        """Round `round_index`'s plan (steps 1 to 5 of the rule)."""
         exploit, n_explore = _boxes.split_round(self.round_sizes()[round_index], self.explore)
         points = [self._point(t) for t in self._top_trials(round_index)]
         width = self.width(round_index)
@@ -273,9 +275,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         return {"intervals": boxes[0]["intervals"], "choices": boxes[0]["choices"], "more_boxes": boxes[1:], "explore": n_explore}
 
     def _best_score(self, trials):
-        sign = -1.0 if self.objective.direction == "max" else 1.0
-        scores = [sign * t.score for t in trials if t.status == TrialStatus.COMPLETED and t.score is not None and not math.isnan(t.score)]
-        return min(scores, default=math.inf)
+        completed, sign = self._scored(trials)
+        return min((sign * t.score for t in completed), default=math.inf)
 
     def width(self, round_index):
         """The boxes' width of round `round_index` >= 1 (step 2 of the rule),
@@ -283,10 +284,9 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         check_int("round_index", round_index, low=1)
         width = self.zoom
         for k in range(1, round_index):
-            before = self._best_score(self._trials_before(k))
-            ends = sum(self.round_sizes()[: k + 1])
-            during = self._best_score(self.trials[i] for i in self.start_order[sum(self.round_sizes()[:k]) : ends])
-            width = _boxes.next_width(width, during < before, self.zoom, self.grow)
+            earlier = self._trials_before(k)
+            during = self._trials_before(k + 1)[len(earlier) :]  # round k's trials
+            width = _boxes.next_width(width, self._best_score(during) < self._best_score(earlier), self.zoom, self.grow)
         return width
 
     def boxes_of(self, round_index):
