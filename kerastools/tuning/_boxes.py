@@ -51,6 +51,35 @@ def next_width(width, improved, zoom, grow):
     return min(1.0, width * grow) if improved else width * zoom
 
 
+def schedule(improved, zoom, grow, restart):
+    """The width and kind of rounds 1, 2, ...: ``(width, is_restart)`` for
+    ``len(improved) + 1`` rounds, where ``improved[j - 1]`` says whether round
+    ``j`` improved on the best score before it.
+
+    Round 1 has width `zoom`. After a round of boxes the width follows
+    `next_width`. When the first `restart` rounds of boxes since round 0 (or
+    since the last restart) all brought no improvement, the next round is a
+    restart (width 1: drawn from the whole space), and the round after it
+    starts again from `zoom`; ``restart=0`` never restarts. Zooming that has
+    found nothing better around its start is given up instead of narrowed
+    onto a poor trial.
+    """
+    rounds = [(zoom, False)]
+    stalled = 0  # rounds of boxes since the (re)start, none of which improved; None once one has
+    for flag in improved:
+        width, was_restart = rounds[-1]
+        if was_restart:
+            rounds.append((zoom, False))
+            stalled = 0
+            continue
+        stalled = None if (flag or stalled is None) else stalled + 1
+        if restart and stalled == restart:
+            rounds.append((1.0, True))
+        else:
+            rounds.append((next_width(width, flag, zoom, grow), False))
+    return rounds
+
+
 def farthest(candidates, seen):
     """The index of the candidate farthest from the points `seen`: the largest
     smallest squared Euclidean distance over the unit coordinates a candidate

@@ -57,7 +57,13 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     2. Width: ``w_1 = zoom``; after each later round ``j``,
        ``w_{j+1} = min(1, grow * w_j)`` if round ``j`` improved on the best
        score before it, else ``zoom * w_j`` (boxes follow progress and close in
-       when a round brings nothing).
+       when a round brings nothing). Restart: when the first `restart` rounds
+       of boxes since round 0 (or since the last restart) have all brought no
+       improvement, round ``k`` is a restart: all its trials are drawn from the
+       whole space as in step 6 (one box, the whole space, with every value of
+       every choice), and the round after it starts again from ``w = zoom``
+       (zooming that finds nothing better around a poor trial is given up, not
+       narrowed onto it). Steps 3 to 5 apply to the other rounds.
     3. Split: of the ``n_k`` trials, ``e = min(n_k - 1, floor(explore * n_k))``
        explore, the other ``x = n_k - e`` exploit.
     4. Clusters: in ``top``'s order, a trial joins the first cluster whose
@@ -92,7 +98,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     after 20 collisions the whole space is tried, and after 20 more the search
     stops, as in `keras_tuner.RandomSearch`. With the default ``rounds=None``
     the rounds follow the budget (`auto_rounds`: 12 trials in rounds of 5, 2,
-    2, 2, 1; 30 in 12, 5, 5, 4, 4; 60 in 24, 6 and six of 5); an integer
+    2, 2, 1; 30 in 12, 5, 5, 4, 4; 60 in 24, 6 and six of 5; with 12 trials
+    and two rounds of boxes without progress, round 3 is a restart); an integer
     `rounds` gives round 0 40% of the trials, rounded up, and shares the rest
     evenly.
 
@@ -100,7 +107,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     advice) zooms into the first good basin it sees and never looks elsewhere;
     a good trial far from the others leads its own box in the next round
     instead of being averaged with them, a stalled round narrows the boxes and
-    a successful one widens them, draws spread over their box instead of
+    a successful one widens them, a zoom that never improves is abandoned for a
+    fresh look at the whole space, draws spread over their box instead of
     clumping, and the stratified round 0 makes a start in which every trial is
     poor rare. Measured against `keras_tuner.RandomSearch`
     and `keras_tuner.BayesianOptimization` in ``benchmarks/tuning.py``.
@@ -143,6 +151,10 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         candidates: the uniform draws a draw in a box chooses from (the one
             farthest from the trials so far), >= 1 (1: plain uniform draws).
             Defaults to `5`.
+        restart: the number of rounds of boxes in a row, from round 1 or
+            from the round after a restart, that must all fail to improve the
+            best score for the next round to be a restart (drawn from the
+            whole space), >= 0 (0: never). Defaults to `2`.
 
     Example:
 
@@ -162,7 +174,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         (``oracle.json``), so a resumed search (``overwrite=False``) continues
         the same rounds. ``oracle.boxes[k]`` is round ``k``'s plan: its first
         (best) box as ``"intervals"`` and ``"choices"``, the further boxes in
-        ``"more_boxes"`` and the number of explorers in ``"explore"``.
+        ``"more_boxes"``, the number of explorers in ``"explore"`` and
+        whether it is a restart in ``"restart"``.
     """
 
     def __init__(
@@ -177,6 +190,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         prune_choices=0.7,
         grow=1.25,
         candidates=5,
+        restart=2,
         seed=None,
         hyperparameters=None,
         allow_new_entries=True,
@@ -196,6 +210,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self.prune_choices = check_number("prune_choices", prune_choices, low=0.0, high=1.0)
         self.grow = check_number("grow", grow, low=1.0)
         self.candidates = check_int("candidates", candidates, low=1)
+        self.restart = check_int("restart", restart, low=0)
         super().__init__(
             objective=objective,
             max_trials=max_trials,
@@ -263,31 +278,44 @@ class CoarseToFineOracle(keras_tuner.Oracle):
 
     def _plan(self, round_index):
         """Round `round_index`'s plan (steps 1 to 5 of the rule)."""
+        width, restart = self._schedule(round_index)[-1]
+        if restart:
+            return {"intervals": {}, "choices": {}, "more_boxes": [], "explore": 0, "restart": True}
         exploit, n_explore = _boxes.split_round(self.round_sizes()[round_index], self.explore)
         points = [self._point(t) for t in self._top_trials(round_index)]
-        width = self.width(round_index)
         choice_values = {hp.name: _all_values(hp) for hp in self.hyperparameters.space if isinstance(hp, (Choice, Boolean))}
         # At least two trials per box: a box with one trial is a random guess.
         max_boxes = min(self.max_boxes, max(1, exploit // 2))
         boxes = [_boxes.box(points, group, width, choice_values, self.prune_choices > 0) for group in _boxes.clusters(points, width, max_boxes)]
         if not boxes:  # no completed trial yet: the whole space
             boxes, n_explore = [{"intervals": {}, "choices": {}}], 0
-        return {"intervals": boxes[0]["intervals"], "choices": boxes[0]["choices"], "more_boxes": boxes[1:], "explore": n_explore}
+        return {"intervals": boxes[0]["intervals"], "choices": boxes[0]["choices"], "more_boxes": boxes[1:], "explore": n_explore, "restart": False}
 
     def _best_score(self, trials):
         completed, sign = self._scored(trials)
         return min((sign * t.score for t in completed), default=math.inf)
 
-    def width(self, round_index):
-        """The boxes' width of round `round_index` >= 1 (step 2 of the rule),
-        from the scores of the rounds before it."""
-        check_int("round_index", round_index, low=1)
-        width = self.zoom
+    def _schedule(self, round_index):
+        """``(width, is_restart)`` of rounds 1 to `round_index` (step 2 of the
+        rule), from the scores of the rounds before each."""
+        improved = []
         for k in range(1, round_index):
             earlier = self._trials_before(k)
             during = self._trials_before(k + 1)[len(earlier) :]  # round k's trials
-            width = _boxes.next_width(width, self._best_score(during) < self._best_score(earlier), self.zoom, self.grow)
-        return width
+            improved.append(self._best_score(during) < self._best_score(earlier))
+        return _boxes.schedule(improved, self.zoom, self.grow, self.restart)
+
+    def width(self, round_index):
+        """The boxes' width of round `round_index` >= 1 (step 2 of the rule),
+        from the scores of the rounds before it; 1 for a restart round."""
+        check_int("round_index", round_index, low=1)
+        return self._schedule(round_index)[-1][0]
+
+    def is_restart(self, round_index):
+        """Whether round `round_index` >= 1 is a restart (step 2 of the rule),
+        from the scores of the rounds before it."""
+        check_int("round_index", round_index, low=1)
+        return self._schedule(round_index)[-1][1]
 
     def boxes_of(self, round_index):
         """The boxes of a started round, best first, each ``{"intervals", "choices"}``."""
@@ -410,7 +438,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         round_index = self.round_of(index)
         while len(self.boxes) <= round_index:
             if not self.boxes:
-                self.boxes.append({"intervals": {}, "choices": {}, "more_boxes": [], "explore": self.round_sizes()[0]})
+                self.boxes.append({"intervals": {}, "choices": {}, "more_boxes": [], "explore": self.round_sizes()[0], "restart": False})
             elif not self._round_finished(len(self.boxes) - 1):
                 return {"status": TrialStatus.IDLE, "values": None}
             else:
@@ -451,4 +479,5 @@ def _copy_plan(plan):
         return {"intervals": {k: list(v) for k, v in b["intervals"].items()}, "choices": {k: list(v) for k, v in b["choices"].items()}}
 
     first = copy_box(plan)
-    return {**first, "more_boxes": [copy_box(b) for b in plan.get("more_boxes", [])], "explore": plan.get("explore", 0)}
+    more = [copy_box(b) for b in plan.get("more_boxes", [])]
+    return {**first, "more_boxes": more, "explore": plan.get("explore", 0), "restart": plan.get("restart", False)}

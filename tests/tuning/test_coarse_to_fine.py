@@ -166,16 +166,27 @@ def test_box_by_hand():
 # -- the oracle follows the rule ------------------------------------------------
 
 
-def expected_widths(done_scores, sizes, zoom, grow):
-    """Each round's box width, written from the docstring: zoom, then * grow after a round
-    that improved on the best score before it, * zoom after one that did not."""
-    widths = {1: zoom}
+def expected_widths(done_scores, sizes, zoom, grow, restart):
+    """Each round's ``(width, is_restart)``, written from the docstring: zoom, then * grow
+    after a round that improved on the best score before it, * zoom after one that did
+    not; a restart (width 1) once the first `restart` rounds of boxes since round 0 or
+    the last restart all failed, and zoom again after it."""
+    widths = {1: (zoom, False)}
     best = min(done_scores[: sizes[0]])
+    since, progress = 0, False  # rounds of boxes since round 0 or the last restart; did one improve?
     for k in range(2, len(sizes)):
         start = sum(sizes[: k - 1])
         during = min(done_scores[start : start + sizes[k - 1]])
-        widths[k] = min(1.0, widths[k - 1] * grow) if during < best else widths[k - 1] * zoom
-        best = min(best, during)
+        improved, best = during < best, min(best, during)
+        width, was_restart = widths[k - 1]
+        if was_restart:
+            widths[k], since, progress = (zoom, False), 0, False
+            continue
+        since, progress = since + 1, progress or improved
+        if restart > 0 and since == restart and not progress:
+            widths[k] = (1.0, True)
+        else:
+            widths[k] = (min(1.0, width * grow) if improved else width * zoom, False)
     return widths
 
 
@@ -205,24 +216,39 @@ def expected_plan(done, k, sizes, width, top_fraction, explore, max_boxes, zoom)
 
 
 @pytest.mark.parametrize(
-    "options",
-    [{}, {"max_trials": 30, "rounds": 3, "explore": 0.34, "max_boxes": 3, "top_fraction": 0.4, "grow": 2.0, "prune_choices": True}],
+    "options, restarts",
+    [
+        ({}, []),
+        ({"max_trials": 30, "rounds": 3, "explore": 0.34, "max_boxes": 3, "top_fraction": 0.4, "grow": 2.0, "prune_choices": True}, []),
+        # Seed 12: rounds 1 and 2 find nothing better, so round 3 restarts. With restart=1,
+        # round 2 restarts, round 3 zooms again from `zoom` and fails, so round 4 restarts.
+        ({"seed": 12}, [3]),
+        ({"seed": 12, "restart": 1}, [2, 4]),
+        ({"seed": 12, "restart": 0}, []),
+    ],
 )
-def test_plans_follow_the_rule(tmp_path, options):
-    options = {"max_trials": 12, "zoom": 0.5, "top_fraction": 0.25, "explore": 0.25, "max_boxes": 3, **options}
-    tuner = search(Synthetic, tmp_path, "rule", seed=7, **options)
+def test_plans_follow_the_rule(tmp_path, options, restarts):
+    options = {"max_trials": 12, "zoom": 0.5, "top_fraction": 0.25, "explore": 0.25, "max_boxes": 3, "seed": 7, **options}
+    tuner = search(Synthetic, tmp_path, "rule", **options)
     oracle = tuner.oracle
     trials = trials_in_order(oracle)
     sizes = oracle.round_sizes()
     assert len(trials) == options["max_trials"] and len(oracle.boxes) == len(sizes)
-    assert oracle.boxes[0] == {"intervals": {}, "choices": {}, "more_boxes": [], "explore": sizes[0]}
-    widths = expected_widths([objective(t.hyperparameters) for t in trials], sizes, options["zoom"], options.get("grow", 1.25))
-    assert len(set(widths.values())) > 1  # the search both widened or narrowed its boxes at least once
+    assert oracle.boxes[0] == {"intervals": {}, "choices": {}, "more_boxes": [], "explore": sizes[0], "restart": False}
+    schedule = expected_widths([objective(t.hyperparameters) for t in trials], sizes, options["zoom"], options.get("grow", 1.25), options.get("restart", 2))
+    assert [k for k, (_, restart) in schedule.items() if restart] == restarts
+    assert len({width for width, _ in schedule.values()}) > 1  # the search both widened or narrowed its boxes at least once
     for k in range(1, len(sizes)):
         start = sum(sizes[:k])
-        assert oracle.width(k) == pytest.approx(widths[k], rel=1e-12)
+        width, restart = schedule[k]
+        assert oracle.width(k) == pytest.approx(width, rel=1e-12)
+        assert oracle.is_restart(k) is restart and oracle.boxes[k]["restart"] is restart
+        if restart:  # the whole space, every value of every choice, no explorers
+            assert oracle.boxes_of(k) == [{"intervals": {}, "choices": {}}] and oracle.boxes[k]["explore"] == 0
+            assert oracle.ranges(k) == {}
+            continue
         boxes, n_explore = expected_plan(
-            trials[:start], k, sizes, widths[k], options["top_fraction"], options["explore"], options["max_boxes"], options["zoom"]
+            trials[:start], k, sizes, width, options["top_fraction"], options["explore"], options["max_boxes"], options["zoom"]
         )
         got = oracle.boxes_of(k)
         assert oracle.boxes[k]["explore"] == n_explore
@@ -400,7 +426,7 @@ def test_prune_choices_off_and_single_round(tmp_path):
     tuner = search(Synthetic, tmp_path, "p", seed=1, max_trials=6, rounds=2, prune_choices=False)
     assert all(b["choices"] == {} for b in tuner.oracle.boxes_of(1))
     single = search(Synthetic, tmp_path, "s", seed=1, max_trials=3, rounds=1)
-    assert single.oracle.boxes == [{"intervals": {}, "choices": {}, "more_boxes": [], "explore": 3}]
+    assert single.oracle.boxes == [{"intervals": {}, "choices": {}, "more_boxes": [], "explore": 3, "restart": False}]
 
 
 @pytest.mark.parametrize(
@@ -421,6 +447,8 @@ def test_prune_choices_off_and_single_round(tmp_path):
         ({"grow": 0.9}, ValueError, r"`grow` must be >= 1. Received: grow=0.9"),
         ({"candidates": 0}, ValueError, r"`candidates` must be an integer >= 1. Received: candidates=0"),
         ({"candidates": 2.5}, TypeError, r"`candidates` must be an integer. Received: candidates=2.5"),
+        ({"restart": -1}, ValueError, r"`restart` must be an integer >= 0. Received: restart=-1"),
+        ({"restart": True}, TypeError, r"`restart` must be an integer. Received: restart=True"),
         ({"max_trials": 6, "rounds": [4, 1]}, ValueError, r"`rounds` must add up to max_trials=6 trials. Received: rounds=\[4, 1\] \(sum 5\)"),
         ({"rounds": []}, ValueError, r"`rounds` must not be empty. Received: rounds=\[\]"),
         ({"max_trials": 3, "rounds": [3, 0]}, ValueError, r"`rounds\[1\]` must be an integer >= 1. Received: rounds\[1\]=0"),

@@ -41,10 +41,11 @@ def inside(hp, name, value):
 
 @given(space=spaces(), scores=st.lists(st.floats(-1e6, 1e6), min_size=30, max_size=30), max_trials=st.integers(1, 30),
        explore=st.floats(0.0, 0.9), max_boxes=st.integers(1, 4), seed=st.integers(1, 10**6),
-       prune_choices=st.sampled_from([0.0, 0.7, 1.0]), grow=st.floats(1.0, 3.0))
-def test_every_proposal_lies_in_the_space_and_in_its_box(tmp_path_factory, space, scores, max_trials, explore, max_boxes, seed, prune_choices, grow):
+       prune_choices=st.sampled_from([0.0, 0.7, 1.0]), grow=st.floats(1.0, 3.0), restart=st.integers(0, 3))
+def test_every_proposal_lies_in_the_space_and_in_its_box(tmp_path_factory, space, scores, max_trials, explore, max_boxes, seed, prune_choices, grow, restart):
     oracle = tuning.CoarseToFineOracle(objective=keras_tuner.Objective("score", "min"), max_trials=max_trials, explore=explore,
-                                       max_boxes=max_boxes, seed=seed, hyperparameters=space, prune_choices=prune_choices, grow=grow)
+                                       max_boxes=max_boxes, seed=seed, hyperparameters=space, prune_choices=prune_choices, grow=grow,
+                                       restart=restart)
     oracle._set_project_dir(str(tmp_path_factory.mktemp("p")), "p")
     oracle.verbose = 0
     for index in range(max_trials):
@@ -81,15 +82,23 @@ def test_every_proposal_lies_in_the_space_and_in_its_box(tmp_path_factory, space
         # sorted, the i-th lies in [i, i + 1) (slack: the value -> unit coordinate round trip)
         positions = sorted(spec.value_to_prob(v["p0"]) * n0 for v in first)
         assert all(i - 1e-6 <= x <= i + 1 + 1e-6 for i, x in enumerate(positions)), positions
-    # The widths follow the rule: zoom after a round without progress, grow after one with it.
+    # The widths follow the rule: zoom after a round without progress, grow after one with
+    # it; a restart (the whole space) after `restart` failed rounds from a (re)start.
     for k in range(1, len(oracle.boxes)):
-        width, best = oracle.zoom, min(scores[: oracle.round_sizes()[0]], default=float("inf"))
+        width, best, failed, was_restart = oracle.zoom, min(scores[: oracle.round_sizes()[0]], default=float("inf")), [], False
         for j in range(1, k):
             start = sum(oracle.round_sizes()[:j])
             during = min(scores[start : start + oracle.round_sizes()[j]])
-            width = min(1.0, width * grow) if during < best else width * oracle.zoom
-            best = min(best, during)
-        assert oracle.width(k) == width
+            improved, best = during < best, min(best, during)
+            if was_restart:
+                width, failed, was_restart = oracle.zoom, [], False
+                continue
+            failed.append(not improved)
+            was_restart = restart > 0 and failed == [True] * restart
+            width = 1.0 if was_restart else (min(1.0, width * grow) if improved else width * oracle.zoom)
+        assert (oracle.width(k), oracle.is_restart(k)) == (width, was_restart)
+        if was_restart:
+            assert oracle.boxes_of(k) == [{"intervals": {}, "choices": {}}]
 
 
 coords = st.dictionaries(st.sampled_from(["a", "b", "c"]), st.floats(0.0, 1.0), min_size=1)
@@ -114,3 +123,25 @@ def test_next_width_stays_in_its_range(width, improved, zoom, grow):
     new = _boxes.next_width(width, improved, zoom, grow)
     assert 0.0 < new <= 1.0
     assert new == (min(1.0, width * grow) if improved else width * zoom)
+
+
+@given(improved=st.lists(st.booleans(), max_size=12), zoom=st.floats(0.01, 1.0), grow=st.floats(1.0, 4.0), restart=st.integers(0, 4))
+def test_a_restart_follows_restart_failed_rounds_and_the_zoom_starts_again(improved, zoom, grow, restart):
+    rounds = _boxes.schedule(improved, zoom, grow, restart)
+    assert len(rounds) == len(improved) + 1 and rounds[0] == (zoom, False)
+    start = 1  # the first round of the current zoom
+    for k in range(2, len(rounds) + 1):  # round k, from round k - 1's outcome improved[k - 2]
+        width, is_restart = rounds[k - 1]
+        previous, previous_restart = rounds[k - 2]
+        if previous_restart:
+            assert (width, is_restart) == (zoom, False)
+            start = k
+            continue
+        zooming = improved[start - 1 : k - 1]  # the outcomes of rounds start .. k - 1
+        assert is_restart == (restart > 0 and len(zooming) == restart and not any(zooming))
+        if is_restart:
+            assert width == 1.0
+        else:
+            assert width == _boxes.next_width(previous, improved[k - 2], zoom, grow)
+    if restart == 0:
+        assert not any(r for _, r in rounds)
