@@ -5,7 +5,7 @@ Two suites:
 * **synthetic** (``benchmarks/_tuning_suite.py``): five cheap objectives on the
   course's scales (a smooth bowl, a curved narrow valley, a deceptive
   two-basin objective, a noisy objective, one with conditional
-  hyperparameters), each searched with 12, 30 and 60 trials from 30 seeds
+  hyperparameters), each searched with 12, 30 and 60 trials from 100 seeds
   ``1000 * i + 17`` (KerasTuner draws the k-th value from ``seed + k``, so
   nearby seeds would share draws). The oracles are driven directly
   (``create_trial`` / ``update_trial`` / ``end_trial``), so a trial costs the
@@ -20,7 +20,10 @@ Two suites:
 A *win* of CoarseToFine over random search on a seed is a strictly better
 score than random search's with the same seed; a tie (the same best trial,
 which happens when neither search improves on the trials they share) is not a
-win, and ties are counted separately.
+win, and ties are counted separately. Each row also gives the 95% Wilson
+interval of the win rate: with 30 seeds it is about +-17 points wide, with 100
+about +-9, so a row whose rate is near one half can meet or miss the criteria
+by the luck of the seeds.
 
 Each search appends one line to ``<out>/tuning_runs.jsonl`` as soon as it ends
 (so a long run can be split, interrupted and continued); the tables are then
@@ -35,6 +38,7 @@ computed from that file and written to ``<out>/tuning.json``::
 import argparse
 import datetime
 import json
+import math
 import os
 import pathlib
 import platform
@@ -134,6 +138,17 @@ def _fmt(value, digits=3):
     return None if value is None else round(float(value), digits)
 
 
+def wilson(successes, n, z=1.959964):
+    """The 95% Wilson score interval of a proportion, ``(low, high)``."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    # At k = 0 and k = n the ends are exactly 0 and 1 (the float sum can miss by an ulp).
+    return (0.0 if successes == 0 else centre - half, 1.0 if successes == n else centre + half)
+
+
 def synthetic_tables(runs, budgets):
     objectives = list(suite.OBJECTIVES)
     rows, overhead_rows = [], []
@@ -166,6 +181,7 @@ def synthetic_tables(runs, budgets):
                     _fmt(statistics.median(b)) if b else None,
                     len(b_seeds),
                     f"{wins}/{len(paired)}",
+                    "{:.2f}-{:.2f}".format(*wilson(wins, len(paired))),
                     ties,
                     _fmt(max(c)),
                     _fmt(max(r)),
@@ -192,6 +208,7 @@ def synthetic_tables(runs, budgets):
                 "median regret BayesianOptimization",
                 "seeds BayesianOptimization",
                 "CoarseToFine wins vs random",
+                "win rate, 95% interval",
                 "ties vs random",
                 "worst seed CoarseToFine",
                 "worst seed RandomSearch",
@@ -321,11 +338,12 @@ def report(out, command, budgets, notes_extra=""):
         f"({100 * summary['wins'] / max(summary['seeds'], 1):.0f}%); {summary['rows_met']} of {summary['rows']} (objective, budget) rows meet all three "
         "criteria (wins on at least half of the seeds, median regret not worse, worst seed not worse than random search's). "
         "A win is a strictly better score on the same seed; ties are not wins. "
-        "The CoarseToFine defaults were chosen on seeds 1000 * i + 523 and 1000 * i + 271 (i < 30), not on the seeds reported here. "
+        "The CoarseToFine defaults were chosen on seeds 1000 * i + 523 and 1000 * i + 271 (i < 30; i < 100 for restart and explore), "
+        "not on the seeds reported here. "
         "BayesianOptimization uses KerasTuner's defaults (3 random trials per hyperparameter first: with 4 hyperparameters its first 12 "
         "trials are exactly random search's, with the conditional space's 7 its first 21); after those its oracle takes from a few "
         "hundred milliseconds to seconds per trial (table above), so it ran on fewer seeds where the column 'seeds BayesianOptimization' "
-        "says so: a figure from fewer than 30 seeds is a smaller sample, and one from a single seed is one search, not a median. "
+        "says so: a figure from fewer seeds than the other tuners' is a smaller sample, and one from a single seed is one search, not a median. "
         "The oracle times are comparable within a run, not across machines." + notes_extra
     )
     result = {
@@ -353,7 +371,7 @@ def main(argv=None):
     parser.add_argument("--suite", choices=("synthetic", "digits", "all"), default="all")
     parser.add_argument("--tuners", default=None, help="comma-separated tuners (default: all of the suite's)")
     parser.add_argument("--budgets", default=None, help="comma-separated trial budgets of the synthetic suite (default 12,30,60)")
-    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 30 synthetic, 10 digits)")
+    parser.add_argument("--seeds", type=int, default=None, help="number of seeds (default 100 synthetic, 10 digits)")
     parser.add_argument("--first-seed", type=int, default=0, help="start at the i-th seed (to continue or split a run)")
     parser.add_argument("--seed-offset", type=int, default=17, help="seeds 1000 * i + OFFSET (17: the reported figures; 523 and 271: the seeds the defaults were chosen on)")
     parser.add_argument("--options", type=json.loads, default={}, help='CoarseToFine arguments as JSON, e.g. \'{"candidates": 1}\' (synthetic suite; use another --out)')
@@ -366,7 +384,7 @@ def main(argv=None):
     if not args.report:
         if args.suite in ("synthetic", "all"):
             tuners = args.tuners.split(",") if args.tuners else list(SYNTHETIC_TUNERS)
-            count = args.seeds or (3 if args.quick else 30)
+            count = args.seeds or (3 if args.quick else 100)
             chosen = seeds(count, args.seed_offset)[args.first_seed :]
             if args.quick and "BayesianOptimization" in tuners:
                 run_synthetic(args.out, [t for t in tuners if t != "BayesianOptimization"], budgets, chosen, args.objectives.split(","), args.options)

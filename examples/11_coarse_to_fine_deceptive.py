@@ -1,6 +1,6 @@
 """Coarse to fine on a deceptive objective: a wide mediocre basin and a narrow better one.
 
-    python examples/11_coarse_to_fine_deceptive.py [--trials 60] [--seed 1017] [--out DIR] [--smoke]
+    python examples/11_coarse_to_fine_deceptive.py [--trials 60] [--seed 1017] [--restart 0] [--out DIR] [--smoke]
 
 The objective is the ``deceptive`` one of ``benchmarks/tuning.py``, on the
 course's scales: ``x = log10(learning_rate)`` (learning rate log-uniform in
@@ -14,10 +14,13 @@ a narrow one of depth 0 around ``(-3.2, -2.6)``. Each trial costs microseconds
 trial of the coarse-to-fine search coloured by its round (round 0: a Latin
 hypercube, one trial in each of its 24 strips of each axis), the boxes each
 later round sampled in (dashed, one colour per round; they widen after a round
-that improved and narrow after one that did not) and any trials that explored
-the whole space (crosses: with the default ``explore=0.15`` only rounds of 7
-trials or more have them, so none at 60 trials); the right panel shows random
-search's trials. Runs in a few seconds.
+that improved and narrow after one that did not; with ``--restart 2``, a
+restart round, drawn from the whole space after two rounds of boxes without
+progress, has no box and is marked "restart" in the legend) and any trials
+that explored the whole space
+(crosses: with the default ``explore=0.15`` only rounds of 7 trials or more
+have them, so none at 60 trials); the right panel shows random search's
+trials. Runs in a few seconds.
 """
 
 import math
@@ -55,10 +58,10 @@ class DeceptiveRandom(keras_tuner.RandomSearch):
         return float(deceptive(*declare(trial.hyperparameters)))
 
 
-def run(cls, args, name):
+def run(cls, args, name, **options):
     hp = keras_tuner.HyperParameters()
     declare(hp)
-    tuner = cls(hyperparameters=hp, max_trials=args.trials, seed=args.seed, directory=str(args.out), project_name=name, overwrite=True)
+    tuner = cls(hyperparameters=hp, max_trials=args.trials, seed=args.seed, directory=str(args.out), project_name=name, overwrite=True, **options)
     tuner.search(verbose=0)
     oracle = tuner.oracle
     points = []
@@ -73,18 +76,25 @@ def main(argv=None):
         __doc__,
         "11_coarse_to_fine_deceptive",
         argv,
-        lambda p: (p.add_argument("--trials", type=int, default=60), p.add_argument("--seed", type=int, default=1017)),
+        lambda p: (
+            p.add_argument("--trials", type=int, default=60),
+            p.add_argument("--seed", type=int, default=1017),
+            p.add_argument("--restart", type=int, default=0, help="CoarseToFine's `restart` (0: never)"),
+        ),
     )
     if args.smoke:
         args.trials = 12
-    ctf, ctf_points = run(Deceptive, args, "coarse_to_fine")
+    ctf, ctf_points = run(Deceptive, args, "coarse_to_fine", restart=args.restart)
     _, rnd_points = run(DeceptiveRandom, args, "random")
     best_c, best_r = min(p[3] for p in ctf_points), min(p[3] for p in rnd_points)
     print(f"{args.trials} trials, seed {args.seed}: rounds {ctf.round_sizes()}")
     print(f"best CoarseToFine {best_c:.4f}  best RandomSearch {best_r:.4f}  (0 is the optimum, 0.4 the wide basin's bottom)")
     print(f"round 0: a Latin hypercube of {ctf.round_sizes()[0]} trials over the whole space")
     for k in range(1, len(ctf.boxes)):
-        print(f"round {k}: {len(ctf.boxes_of(k))} box(es) of width >= {ctf.width(k):.3f}, {ctf.boxes[k]['explore']} explorer(s)")
+        if ctf.is_restart(k):
+            print(f"round {k}: a restart, drawn from the whole space (the rounds before it found nothing better)")
+        else:
+            print(f"round {k}: {len(ctf.boxes_of(k))} box(es) of width >= {ctf.width(k):.3f}, {ctf.boxes[k]['explore']} explorer(s)")
     assert _common.finite([best_c, best_r])
     plot(ctf, ctf_points, rnd_points, args)
 
@@ -106,7 +116,7 @@ def plot(oracle, ctf_points, rnd_points, args):
         ax.set_title(title)
     ax = axes[0, 0]
     for k in range(1, len(oracle.boxes)):
-        for box in oracle.boxes_of(k):
+        for box in [] if oracle.is_restart(k) else oracle.boxes_of(k):
             lo_x, hi_x = box["intervals"].get("learning_rate", [0.0, 1.0])
             lo_y, hi_y = box["intervals"].get("1-beta", [0.0, 1.0])
             # unit coordinates to log10 values: 4 decades of learning rate from -4, 2 of 1 - beta from -3
@@ -114,7 +124,8 @@ def plot(oracle, ctf_points, rnd_points, args):
     for index, x, y, _ in ctf_points:
         k = oracle.round_of(index)
         explorer = k > 0 and index - sum(sizes[:k]) >= sizes[k] - oracle.boxes[k]["explore"]
-        ax.scatter([x], [y], color=colours[k], marker="x" if explorer else "o", s=22, label=f"round {k}" if index == sum(sizes[:k]) else None)
+        label = f"round {k}" + (" (restart)" if k > 0 and oracle.is_restart(k) else "")
+        ax.scatter([x], [y], color=colours[k], marker="x" if explorer else "o", s=22, label=label if index == sum(sizes[:k]) else None)
     ax.legend(loc="upper left", fontsize=7)
     axes[0, 1].scatter([p[1] for p in rnd_points], [p[2] for p in rnd_points], color="tab:blue", s=18)
     _common.save_figure(fig, args.out, "coarse_to_fine_deceptive.png")

@@ -220,11 +220,12 @@ def expected_plan(done, k, sizes, width, top_fraction, explore, max_boxes, zoom)
     [
         ({}, []),
         ({"max_trials": 30, "rounds": 3, "explore": 0.34, "max_boxes": 3, "top_fraction": 0.4, "grow": 2.0, "prune_choices": True}, []),
-        # Seed 12: rounds 1 and 2 find nothing better, so round 3 restarts. With restart=1,
-        # round 2 restarts, round 3 zooms again from `zoom` and fails, so round 4 restarts.
-        ({"seed": 12}, [3]),
+        # Seed 12: rounds 1 and 2 find nothing better, so with restart=2 round 3 restarts.
+        # With restart=1, round 2 restarts, round 3 zooms again from `zoom` and fails, so
+        # round 4 restarts. The default, restart=0, never restarts.
+        ({"seed": 12, "restart": 2}, [3]),
         ({"seed": 12, "restart": 1}, [2, 4]),
-        ({"seed": 12, "restart": 0}, []),
+        ({"seed": 12}, []),
     ],
 )
 def test_plans_follow_the_rule(tmp_path, options, restarts):
@@ -235,7 +236,7 @@ def test_plans_follow_the_rule(tmp_path, options, restarts):
     sizes = oracle.round_sizes()
     assert len(trials) == options["max_trials"] and len(oracle.boxes) == len(sizes)
     assert oracle.boxes[0] == {"intervals": {}, "choices": {}, "more_boxes": [], "explore": sizes[0], "restart": False}
-    schedule = expected_widths([objective(t.hyperparameters) for t in trials], sizes, options["zoom"], options.get("grow", 1.25), options.get("restart", 2))
+    schedule = expected_widths([objective(t.hyperparameters) for t in trials], sizes, options["zoom"], options.get("grow", 1.25), options.get("restart", 0))
     assert [k for k, (_, restart) in schedule.items() if restart] == restarts
     assert len({width for width, _ in schedule.values()}) > 1  # the search both widened or narrowed its boxes at least once
     for k in range(1, len(sizes)):
