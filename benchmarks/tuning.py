@@ -344,7 +344,9 @@ def report(out, command, budgets, notes_extra=""):
         "trials are exactly random search's, with the conditional space's 7 its first 21); after those its oracle takes from a few "
         "hundred milliseconds to seconds per trial (table above), so it ran on fewer seeds where the column 'seeds BayesianOptimization' "
         "says so: a figure from fewer seeds than the other tuners' is a smaller sample, and one from a single seed is one search, not a median. "
-        "The oracle times are comparable within a run, not across machines." + notes_extra
+        "The oracle times are comparable within a run, not across machines; the digits 'seconds per search' are the wall-clock "
+        "times of the runs that recorded each tuner's searches, which may be different runs on a differently loaded machine "
+        "(most of a search is training, the same for every tuner), so they are not a speed comparison." + notes_extra
     )
     result = {
         "benchmark": "tuning",

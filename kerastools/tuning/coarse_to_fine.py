@@ -63,8 +63,8 @@ class CoarseToFine(IdlePolling, keras_tuner.Tuner):
             improvement, counted from round 1 or from the round after a
             restart, the next round is drawn from the whole space and the
             zoom starts again, >= 0 (0: never; 2 makes the worst searches
-            of small budgets better and costs a few points of win rate at 30
-            trials and up). Defaults to `0`.
+            of small budgets better and costs a few points of win rate,
+            most at 60 trials). Defaults to `0`.
         seed: as in `keras_tuner.RandomSearch` (here ``0`` is a seed too).
             Defaults to `None`.
         hyperparameters: as in `keras_tuner.RandomSearch`. Defaults to `None`.

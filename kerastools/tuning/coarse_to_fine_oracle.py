@@ -154,8 +154,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
             best score for the next round to be a restart (drawn from the
             whole space), >= 0 (0: never). `2` guards a small budget against
             zooming in on a poor start (a better worst search at 12 trials),
-            at the cost of a few points of win rate against random search
-            at 30 and 60 trials (``benchmarks/tuning.py``). Defaults to `0`.
+            at the cost of a few points of win rate against random search,
+            most at 60 trials (``benchmarks/tuning.py``). Defaults to `0`.
 
     Example:
 
