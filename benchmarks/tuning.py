@@ -21,8 +21,8 @@ A *win* of CoarseToFine over random search on a seed is a strictly better
 score than random search's with the same seed; a tie (the same best trial,
 which happens when neither search improves on the trials they share) is not a
 win, and ties are counted separately. Each row also gives the 95% Wilson
-interval of the win rate: with 30 seeds it is about +-17 points wide, with 100
-about +-9, so a row whose rate is near one half can meet or miss the criteria
+interval of the win rate: with 30 seeds it is up to +-17 points wide, with 100
+up to +-10, so a row whose rate is near one half can meet or miss the criteria
 by the luck of the seeds.
 
 Each search appends one line to ``<out>/tuning_runs.jsonl`` as soon as it ends

@@ -59,11 +59,12 @@ class CoarseToFineOracle(keras_tuner.Oracle):
        score before it, else ``zoom * w_j`` (boxes follow progress and close in
        when a round brings nothing). Restart (off by default, ``restart=0``):
        when the first `restart` rounds of boxes since round 0 (or since the
-       last restart) have all brought no improvement, round ``k`` is a restart: all its trials are drawn from the
-       whole space as in step 6 (one box, the whole space, with every value of
-       every choice), and the round after it starts again from ``w = zoom``
-       (zooming that finds nothing better around a poor trial is given up, not
-       narrowed onto it). Steps 3 to 5 apply to the other rounds.
+       last restart) have all brought no improvement, round ``k`` is a
+       restart: all its trials are drawn from the whole space as in step 6
+       (one box, the whole space, with every value of every choice), and the
+       round after it starts again from ``w = zoom`` (zooming that finds
+       nothing better around a poor trial is given up, not narrowed onto it).
+       Steps 3 to 5 apply to the other rounds.
     3. Split: of the ``n_k`` trials, ``e = min(n_k - 1, floor(explore * n_k))``
        explore, the other ``x = n_k - e`` exploit.
     4. Clusters: in ``top``'s order, a trial joins the first cluster whose
@@ -278,7 +279,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         return coords, choices
 
     def _plan(self, round_index):
-        """Round `round_index`'s plan (steps 1 to 5 of the rule)."""
+        """Round `round_index`'s plan (steps 1 to 5 of the rule; a restart round: the whole space)."""
         width, restart = self._schedule(round_index)[-1]
         if restart:
             return {"intervals": {}, "choices": {}, "more_boxes": [], "explore": 0, "restart": True}
