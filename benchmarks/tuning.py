@@ -98,12 +98,13 @@ def run_synthetic(out, tuners, budgets, seed_list, objectives, options=None):
             for seed in seed_list:
                 for name in objectives:
                     for tuner in tuners:
+                        mine = options if tuner == "CoarseToFine" else {}  # the options are CoarseToFine's arguments
                         start = time.perf_counter()
-                        regret, overhead, _ = suite.run(tuner, name, budget, seed, directory, **(options if tuner == "CoarseToFine" else {}))
+                        regret, overhead, _ = suite.run(tuner, name, budget, seed, directory, **mine)
                         seconds = time.perf_counter() - start
                         entry = dict(suite="synthetic", objective=name, budget=budget, tuner=tuner, seed=seed, score=regret, overhead_s=overhead, seconds=seconds)
-                        if options and tuner == "CoarseToFine":
-                            entry["options"] = options
+                        if mine:
+                            entry["options"] = mine
                         record(out, entry)
                         print(f"{name:12s} {budget:3d} {tuner:21s} seed {seed:6d} regret {regret:.4f}  oracle {1000 * overhead:8.2f} ms/trial", flush=True)
                 shutil.rmtree(directory, ignore_errors=True)

@@ -282,7 +282,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         """Round `round_index`'s plan (steps 1 to 5 of the rule; a restart round: the whole space)."""
         width, restart = self._schedule(round_index)[-1]
         if restart:
-            return {"intervals": {}, "choices": {}, "more_boxes": [], "explore": 0, "restart": True}
+            return _make_plan([_whole_space()], explore=0, restart=True)
         exploit, n_explore = _boxes.split_round(self.round_sizes()[round_index], self.explore)
         points = [self._point(t) for t in self._top_trials(round_index)]
         choice_values = {hp.name: _all_values(hp) for hp in self.hyperparameters.space if isinstance(hp, (Choice, Boolean))}
@@ -290,8 +290,8 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         max_boxes = min(self.max_boxes, max(1, exploit // 2))
         boxes = [_boxes.box(points, group, width, choice_values, self.prune_choices > 0) for group in _boxes.clusters(points, width, max_boxes)]
         if not boxes:  # no completed trial yet: the whole space
-            boxes, n_explore = [{"intervals": {}, "choices": {}}], 0
-        return {"intervals": boxes[0]["intervals"], "choices": boxes[0]["choices"], "more_boxes": boxes[1:], "explore": n_explore, "restart": False}
+            boxes, n_explore = [_whole_space()], 0
+        return _make_plan(boxes, explore=n_explore)
 
     def _best_score(self, trials):
         completed, sign = self._scored(trials)
@@ -412,7 +412,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         for _ in range(self._max_collisions):
             if not self._duplicate(values):
                 return values
-            values = self._draw({"intervals": {}, "choices": {}})
+            values = self._draw(_whole_space())
         return values if not self._duplicate(values) else self._random_values()
 
     def _coords(self, values):
@@ -440,7 +440,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         round_index = self.round_of(index)
         while len(self.boxes) <= round_index:
             if not self.boxes:
-                self.boxes.append({"intervals": {}, "choices": {}, "more_boxes": [], "explore": self.round_sizes()[0], "restart": False})
+                self.boxes.append(_make_plan([_whole_space()], explore=self.round_sizes()[0]))
             elif not self._round_finished(len(self.boxes) - 1):
                 return {"status": TrialStatus.IDLE, "values": None}
             else:
@@ -476,10 +476,22 @@ def _all_values(hp):
     return [False, True] if isinstance(hp, Boolean) else list(hp.values)
 
 
+def _whole_space():
+    """A new box that spans every parameter's whole range and keeps every value of every choice."""
+    return {"intervals": {}, "choices": {}}
+
+
+def _make_plan(boxes, explore, restart=False):
+    """A round's plan (see the class's Note): its boxes, best first, its number of explorers, whether it is a restart."""
+    first, *more = boxes
+    return {"intervals": first["intervals"], "choices": first["choices"], "more_boxes": more, "explore": explore, "restart": restart}
+
+
 def _copy_plan(plan):
+    """A saved plan as fresh lists and dicts (plans saved before `restart` existed are not restarts)."""
+
     def copy_box(b):
         return {"intervals": {k: list(v) for k, v in b["intervals"].items()}, "choices": {k: list(v) for k, v in b["choices"].items()}}
 
-    first = copy_box(plan)
-    more = [copy_box(b) for b in plan.get("more_boxes", [])]
-    return {**first, "more_boxes": more, "explore": plan.get("explore", 0), "restart": plan.get("restart", False)}
+    boxes = [copy_box(plan)] + [copy_box(b) for b in plan.get("more_boxes", [])]
+    return _make_plan(boxes, explore=plan.get("explore", 0), restart=plan.get("restart", False))

@@ -166,30 +166,6 @@ def test_box_by_hand():
 # -- the oracle follows the rule ------------------------------------------------
 
 
-def expected_widths(done_scores, sizes, zoom, grow, restart):
-    """Each round's ``(width, is_restart)``, written from the docstring: zoom, then * grow
-    after a round that improved on the best score before it, * zoom after one that did
-    not; a restart (width 1) once the first `restart` rounds of boxes since round 0 or
-    the last restart all failed, and zoom again after it."""
-    widths = {1: (zoom, False)}
-    best = min(done_scores[: sizes[0]])
-    since, progress = 0, False  # rounds of boxes since round 0 or the last restart; did one improve?
-    for k in range(2, len(sizes)):
-        start = sum(sizes[: k - 1])
-        during = min(done_scores[start : start + sizes[k - 1]])
-        improved, best = during < best, min(best, during)
-        width, was_restart = widths[k - 1]
-        if was_restart:
-            widths[k], since, progress = (zoom, False), 0, False
-            continue
-        since, progress = since + 1, progress or improved
-        if restart > 0 and since == restart and not progress:
-            widths[k] = (1.0, True)
-        else:
-            widths[k] = (min(1.0, width * grow) if improved else width * zoom, False)
-    return widths
-
-
 def expected_plan(done, k, sizes, width, top_fraction, explore, max_boxes, zoom):
     """Round k's boxes from the trials of earlier rounds, written from the docstring."""
     scores = [objective(t.hyperparameters) for t in done]
@@ -236,7 +212,8 @@ def test_plans_follow_the_rule(tmp_path, options, restarts):
     sizes = oracle.round_sizes()
     assert len(trials) == options["max_trials"] and len(oracle.boxes) == len(sizes)
     assert oracle.boxes[0] == {"intervals": {}, "choices": {}, "more_boxes": [], "explore": sizes[0], "restart": False}
-    schedule = expected_widths([objective(t.hyperparameters) for t in trials], sizes, options["zoom"], options.get("grow", 1.25), options.get("restart", 0))
+    scores = [objective(t.hyperparameters) for t in trials]
+    schedule = reference.coarse_to_fine_schedule(scores, sizes, options["zoom"], options.get("grow", 1.25), options.get("restart", 0))
     assert [k for k, (_, restart) in schedule.items() if restart] == restarts
     assert len({width for width, _ in schedule.values()}) > 1  # the search both widened or narrowed its boxes at least once
     for k in range(1, len(sizes)):

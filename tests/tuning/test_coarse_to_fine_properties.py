@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from kerastools import tuning
 from kerastools.tuning import _boxes
+from tests.tuning import reference
 
 
 @st.composite
@@ -84,18 +85,9 @@ def test_every_proposal_lies_in_the_space_and_in_its_box(tmp_path_factory, space
         assert all(i - 1e-6 <= x <= i + 1 + 1e-6 for i, x in enumerate(positions)), positions
     # The widths follow the rule: zoom after a round without progress, grow after one with
     # it; a restart (the whole space) after `restart` failed rounds from a (re)start.
+    schedule = reference.coarse_to_fine_schedule(scores, oracle.round_sizes(), oracle.zoom, grow, restart)
     for k in range(1, len(oracle.boxes)):
-        width, best, failed, was_restart = oracle.zoom, min(scores[: oracle.round_sizes()[0]], default=float("inf")), [], False
-        for j in range(1, k):
-            start = sum(oracle.round_sizes()[:j])
-            during = min(scores[start : start + oracle.round_sizes()[j]])
-            improved, best = during < best, min(best, during)
-            if was_restart:
-                width, failed, was_restart = oracle.zoom, [], False
-                continue
-            failed.append(not improved)
-            was_restart = restart > 0 and failed == [True] * restart
-            width = 1.0 if was_restart else (min(1.0, width * grow) if improved else width * oracle.zoom)
+        width, was_restart = schedule[k]
         assert (oracle.width(k), oracle.is_restart(k)) == (width, was_restart)
         if was_restart:
             assert oracle.boxes_of(k) == [{"intervals": {}, "choices": {}}]
