@@ -1,5 +1,6 @@
 """CoarseToFine: the plan of each round follows the documented rule, resumption, a synthetic objective."""
 
+import json
 import math
 
 import keras_tuner
@@ -324,21 +325,40 @@ def test_a_box_keeps_its_choices_with_probability_prune_choices():
         assert abs(share - expected) <= 4 * math.sqrt(max(expected * (1 - expected), 1e-12) / draws), (p, share)
 
 
-def test_resumption_continues_the_same_rounds(tmp_path):
-    straight = search(Synthetic, tmp_path, "straight", seed=3)
-    Synthetic.stop_at = "07"  # in round 1; trial ids are zero-padded to the width of max_trials
+@pytest.mark.parametrize(
+    "options, stop_at",
+    [
+        ({"seed": 3}, "07"),  # in round 1; trial ids are zero-padded to the width of max_trials
+        ({"seed": 12, "restart": 2}, "10"),  # in round 3, a restart (see test_plans_follow_the_rule)
+    ],
+)
+def test_resumption_continues_the_same_rounds(tmp_path, options, stop_at):
+    straight = search(Synthetic, tmp_path, "straight", **options)
+    Synthetic.stop_at = stop_at
     try:
         with pytest.raises(keras_tuner.errors.FatalError, match="interrupted on purpose"):
-            search(Synthetic, tmp_path, "resumed", seed=3)
+            search(Synthetic, tmp_path, "resumed", **options)
     finally:
         Synthetic.stop_at = None
-    resumed = search(Synthetic, tmp_path, "resumed", seed=3, overwrite=False)
+    resumed = search(Synthetic, tmp_path, "resumed", overwrite=False, **options)
+    assert [p["restart"] for p in resumed.oracle.boxes] == [k == 3 and "restart" in options for k in range(5)]
     a, b = trials_in_order(straight.oracle), trials_in_order(resumed.oracle)
     assert [t.trial_id for t in a] == [t.trial_id for t in b]
     assert [t.hyperparameters.values for t in a] == [t.hyperparameters.values for t in b]
     assert [t.status for t in b] == ["COMPLETED"] * 12
     assert resumed.oracle.boxes == straight.oracle.boxes
     assert resumed.oracle.box_draws == straight.oracle.box_draws > 0
+
+
+def test_a_plan_saved_before_restarts_existed_loads_as_no_restart(tmp_path):
+    tuner = search(Synthetic, tmp_path, "old", seed=3)
+    path = tmp_path / "old" / "oracle.json"
+    state = json.loads(path.read_text())
+    for plan in state["coarse_to_fine"]["boxes"]:
+        del plan["restart"]
+    path.write_text(json.dumps(state))
+    loaded = Synthetic(hyperparameters=space(), max_trials=12, seed=3, directory=str(tmp_path), project_name="old", overwrite=False).oracle
+    assert loaded.boxes == tuner.oracle.boxes and not any(p["restart"] for p in loaded.boxes)
 
 
 def test_resuming_with_other_rounds_is_refused(tmp_path):
