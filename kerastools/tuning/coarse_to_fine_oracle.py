@@ -72,11 +72,15 @@ class CoarseToFineOracle(keras_tuner.Oracle):
        coordinate the two share; otherwise it leads a new cluster, unless
        there are already ``B = min(max_boxes, max(1, x // 2))`` (then it is
        left out: every box gets at least two trials when it can).
-    5. One box per cluster. For each numerical parameter active in a member,
-       with ``u_i`` the coordinates of the members where it is active::
+    5. One box per cluster. Its least width is ``v = w_k``, except for a
+       cluster of one trial that is not the first cluster: ``v = lone_width *
+       w_k`` (a good trial with no good trial near it is a lucky draw or the
+       edge of a narrow basin, and a wide box around it finds neither). For
+       each numerical parameter active in a member, with ``u_i`` the
+       coordinates of the members where it is active::
 
            c = (max(u_i) + min(u_i)) / 2
-           width = min(1, max(w_k, max(u_i) - min(u_i)))
+           width = min(1, max(v, max(u_i) - min(u_i)))
            lo = c - width / 2, moved into [0, 1 - width]
            interval = [lo, lo + width]
 
@@ -103,14 +107,16 @@ class CoarseToFineOracle(keras_tuner.Oracle):
     `rounds` gives round 0 40% of the trials, rounded up, and shares the rest
     evenly.
 
-    Why: a single box around the best trials (the first reading of the course's
-    advice) zooms into the first good basin it sees and never looks elsewhere;
-    a good trial far from the others leads its own box in the next round
-    instead of being averaged with them, a stalled round narrows the boxes and
-    a successful one widens them, draws spread over their box instead of
-    clumping, and the stratified round 0 makes a start in which every trial is
-    poor rare. Measured against `keras_tuner.RandomSearch`
-    and `keras_tuner.BayesianOptimization` in ``benchmarks/tuning.py``.
+    Why: a single box around the best trials (the first reading of the
+    course's advice) zooms into the first good basin it sees and never looks
+    elsewhere; a good trial far from the others leads its own box in the next
+    round instead of being averaged with them (a small one when it is alone:
+    the edge of a narrow basin is found by a small box, not a wide one), a
+    stalled round narrows the boxes and a successful one widens them, draws
+    spread over their box instead of clumping, and the stratified round 0
+    makes a start in which every trial is poor rare. Measured against
+    `keras_tuner.RandomSearch` and `keras_tuner.BayesianOptimization` in
+    ``benchmarks/tuning.py``.
 
     Args:
         objective: as in `keras_tuner.oracles.RandomSearchOracle`. Defaults to `None`.
@@ -150,6 +156,12 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         candidates: the uniform draws a draw in a box chooses from (the one
             farthest from the trials so far), >= 1 (1: plain uniform draws).
             Defaults to `5`.
+        lone_width: the least width of the box around a lone trial (a
+            cluster of one that is not the first cluster), as a fraction of
+            the round's width ``w_k``, in (0, 1] (1: as wide as the others).
+            Only rounds with two boxes or more have such a box (budgets of
+            about 30 trials and up, with the default `rounds`). Defaults to
+            `0.25`.
         restart: the number of rounds of boxes in a row, from round 1 or
             from the round after a restart, that must all fail to improve the
             best score for the next round to be a restart (drawn from the
@@ -192,6 +204,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         prune_choices=0.7,
         grow=1.25,
         candidates=5,
+        lone_width=0.25,
         restart=0,
         seed=None,
         hyperparameters=None,
@@ -212,6 +225,7 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         self.prune_choices = check_number("prune_choices", prune_choices, low=0.0, high=1.0)
         self.grow = check_number("grow", grow, low=1.0)
         self.candidates = check_int("candidates", candidates, low=1)
+        self.lone_width = check_number("lone_width", lone_width, low=0.0, high=1.0, low_inclusive=False)
         self.restart = check_int("restart", restart, low=0)
         super().__init__(
             objective=objective,
@@ -288,7 +302,10 @@ class CoarseToFineOracle(keras_tuner.Oracle):
         choice_values = {hp.name: _all_values(hp) for hp in self.hyperparameters.space if isinstance(hp, (Choice, Boolean))}
         # At least two trials per box: a box with one trial is a random guess.
         max_boxes = min(self.max_boxes, max(1, exploit // 2))
-        boxes = [_boxes.box(points, group, width, choice_values, self.prune_choices > 0) for group in _boxes.clusters(points, width, max_boxes)]
+        boxes = [
+            _boxes.box(points, group, _boxes.least_width(group, width, self.lone_width), choice_values, self.prune_choices > 0)
+            for group in _boxes.clusters(points, width, max_boxes)
+        ]
         if not boxes:  # no completed trial yet: the whole space
             boxes, n_explore = [_whole_space()], 0
         return _make_plan(boxes, explore=n_explore)

@@ -132,6 +132,16 @@ def test_clusters_by_hand():
     assert _boxes.distance({"x": 0.1, "z": 0.2}, {"x": 0.4, "z": 0.9}) == pytest.approx(0.7)
 
 
+def test_least_width_by_hand():
+    # The first cluster keeps the round's width even alone; a later cluster of one gets
+    # lone_width of it; a later cluster of two or more keeps it.
+    assert _boxes.least_width([0], 0.5, 0.25) == 0.5
+    assert _boxes.least_width([0, 3], 0.5, 0.25) == 0.5
+    assert _boxes.least_width([2], 0.5, 0.25) == 0.125
+    assert _boxes.least_width([2, 4], 0.5, 0.25) == 0.5
+    assert _boxes.least_width([2], 0.5, 1.0) == 0.5
+
+
 @pytest.mark.parametrize(
     "members, width, expected",
     [
@@ -167,8 +177,9 @@ def test_box_by_hand():
 # -- the oracle follows the rule ------------------------------------------------
 
 
-def expected_plan(done, k, sizes, width, top_fraction, explore, max_boxes, zoom):
-    """Round k's boxes from the trials of earlier rounds, written from the docstring."""
+def expected_plan(done, k, sizes, width, top_fraction, explore, max_boxes, zoom, lone_width):
+    """Round k's boxes from the trials of earlier rounds, written from the docstring,
+    and how many of them are lone boxes (a cluster of one, not the first cluster)."""
     scores = [objective(t.hyperparameters) for t in done]
     order = sorted(range(len(done)), key=lambda i: (scores[i], i))
     top = [done[i] for i in order[: max(1, math.ceil(top_fraction * len(done)))]]
@@ -184,28 +195,37 @@ def expected_plan(done, k, sizes, width, top_fraction, explore, max_boxes, zoom)
             home.append(i)
         elif len(groups) < limit:
             groups.append([i])
-    boxes = []
-    for g in groups:
-        intervals = {name: reference.coarse_to_fine_interval((0.0, radius / zoom), [coords[i][name] for i in g], zoom) for name in NUMERICAL}
+    boxes, lone = [], 0
+    for number, g in enumerate(groups):
+        least = radius
+        if number > 0 and len(g) == 1:  # step 5: a lone trial's box
+            least, lone = lone_width * radius, lone + 1
+        intervals = {name: reference.coarse_to_fine_interval((0.0, least / zoom), [coords[i][name] for i in g], zoom) for name in NUMERICAL}
         choices = {"opt": [v for v in ["a", "b", "c"] if v in {top[i].hyperparameters.values["opt"] for i in g}]}
         boxes.append((intervals, choices))
-    return boxes, n_explore
+    return boxes, n_explore, lone
 
 
 @pytest.mark.parametrize(
-    "options, restarts",
+    "options, restarts, lone",
     [
-        ({}, []),
-        ({"max_trials": 30, "rounds": 3, "explore": 0.34, "max_boxes": 3, "top_fraction": 0.4, "grow": 2.0, "prune_choices": True}, []),
+        ({}, [], False),
+        ({"max_trials": 30, "rounds": 3, "explore": 0.34, "max_boxes": 3, "top_fraction": 0.4, "grow": 2.0, "prune_choices": True}, [], False),
+        # Rounds with two boxes or more, where a lone trial gets a narrower box: the default
+        # lone_width, another one, and 1 (as wide as the others).
+        ({"max_trials": 30, "seed": 8, "rounds": 3, "explore": 0.34, "top_fraction": 0.4, "grow": 2.0, "prune_choices": True}, [], True),
+        ({"max_trials": 30, "seed": 7, "explore": 0.15}, [], True),
+        ({"max_trials": 30, "seed": 7, "explore": 0.15, "lone_width": 0.6}, [], True),
+        ({"max_trials": 30, "seed": 7, "explore": 0.15, "lone_width": 1.0}, [], True),
         # Seed 12: rounds 1 and 2 find nothing better, so with restart=2 round 3 restarts.
         # With restart=1, round 2 restarts, round 3 zooms again from `zoom` and fails, so
         # round 4 restarts. The default, restart=0, never restarts.
-        ({"seed": 12, "restart": 2}, [3]),
-        ({"seed": 12, "restart": 1}, [2, 4]),
-        ({"seed": 12}, []),
+        ({"seed": 12, "restart": 2}, [3], False),
+        ({"seed": 12, "restart": 1}, [2, 4], False),
+        ({"seed": 12}, [], False),
     ],
 )
-def test_plans_follow_the_rule(tmp_path, options, restarts):
+def test_plans_follow_the_rule(tmp_path, options, restarts, lone):
     options = {"max_trials": 12, "zoom": 0.5, "top_fraction": 0.25, "explore": 0.25, "max_boxes": 3, "seed": 7, **options}
     tuner = search(Synthetic, tmp_path, "rule", **options)
     oracle = tuner.oracle
@@ -217,6 +237,7 @@ def test_plans_follow_the_rule(tmp_path, options, restarts):
     schedule = reference.coarse_to_fine_schedule(scores, sizes, options["zoom"], options.get("grow", 1.25), options.get("restart", 0))
     assert [k for k, (_, restart) in schedule.items() if restart] == restarts
     assert len({width for width, _ in schedule.values()}) > 1  # the search both widened or narrowed its boxes at least once
+    lone_seen = 0
     for k in range(1, len(sizes)):
         start = sum(sizes[:k])
         width, restart = schedule[k]
@@ -226,9 +247,11 @@ def test_plans_follow_the_rule(tmp_path, options, restarts):
             assert oracle.boxes_of(k) == [{"intervals": {}, "choices": {}}] and oracle.boxes[k]["explore"] == 0
             assert oracle.ranges(k) == {}
             continue
-        boxes, n_explore = expected_plan(
-            trials[:start], k, sizes, width, options["top_fraction"], options["explore"], options["max_boxes"], options["zoom"]
+        boxes, n_explore, lone_boxes = expected_plan(
+            trials[:start], k, sizes, width, options["top_fraction"], options["explore"], options["max_boxes"], options["zoom"],
+            options.get("lone_width", 0.25),
         )
+        lone_seen += lone_boxes
         got = oracle.boxes_of(k)
         assert oracle.boxes[k]["explore"] == n_explore
         assert len(got) == len(boxes), k
@@ -247,6 +270,7 @@ def test_plans_follow_the_rule(tmp_path, options, restarts):
                 assert lo - slack <= unit(name, t.hyperparameters.values[name]) <= hi + slack, (k, j, name)
             if oracle.prune_choices == 1.0:
                 assert t.hyperparameters.values["opt"] in choices["opt"]
+    assert (lone_seen > 0) is lone  # the lone-box case of step 5 is exercised where expected
     lo, hi = oracle.boxes[1]["intervals"]["learning_rate"]
     # ranges() reports the box in the parameters' own units.
     low, high = oracle.ranges(1)["learning_rate"]
@@ -445,6 +469,9 @@ def test_prune_choices_off_and_single_round(tmp_path):
         ({"grow": 0.9}, ValueError, r"`grow` must be >= 1. Received: grow=0.9"),
         ({"candidates": 0}, ValueError, r"`candidates` must be an integer >= 1. Received: candidates=0"),
         ({"candidates": 2.5}, TypeError, r"`candidates` must be an integer. Received: candidates=2.5"),
+        ({"lone_width": 0.0}, ValueError, r"`lone_width` must be in \(0, 1\]. Received: lone_width=0.0"),
+        ({"lone_width": 1.5}, ValueError, r"`lone_width` must be in \(0, 1\]. Received: lone_width=1.5"),
+        ({"lone_width": "a"}, TypeError, r"`lone_width` must be a real number. Received: lone_width='a'"),
         ({"restart": -1}, ValueError, r"`restart` must be an integer >= 0. Received: restart=-1"),
         ({"restart": True}, TypeError, r"`restart` must be an integer. Received: restart=True"),
         ({"max_trials": 6, "rounds": [4, 1]}, ValueError, r"`rounds` must add up to max_trials=6 trials. Received: rounds=\[4, 1\] \(sum 5\)"),

@@ -42,11 +42,13 @@ def inside(hp, name, value):
 
 @given(space=spaces(), scores=st.lists(st.floats(-1e6, 1e6), min_size=30, max_size=30), max_trials=st.integers(1, 30),
        explore=st.floats(0.0, 0.9), max_boxes=st.integers(1, 4), seed=st.integers(1, 10**6),
-       prune_choices=st.sampled_from([0.0, 0.7, 1.0]), grow=st.floats(1.0, 3.0), restart=st.integers(0, 3))
-def test_every_proposal_lies_in_the_space_and_in_its_box(tmp_path_factory, space, scores, max_trials, explore, max_boxes, seed, prune_choices, grow, restart):
+       prune_choices=st.sampled_from([0.0, 0.7, 1.0]), grow=st.floats(1.0, 3.0), restart=st.integers(0, 3),
+       lone_width=st.floats(0.01, 1.0))
+def test_every_proposal_lies_in_the_space_and_in_its_box(tmp_path_factory, space, scores, max_trials, explore, max_boxes, seed, prune_choices, grow, restart,
+                                                         lone_width):
     oracle = tuning.CoarseToFineOracle(objective=keras_tuner.Objective("score", "min"), max_trials=max_trials, explore=explore,
                                        max_boxes=max_boxes, seed=seed, hyperparameters=space, prune_choices=prune_choices, grow=grow,
-                                       restart=restart)
+                                       restart=restart, lone_width=lone_width)
     oracle._set_project_dir(str(tmp_path_factory.mktemp("p")), "p")
     oracle.verbose = 0
     for index in range(max_trials):
