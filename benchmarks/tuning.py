@@ -339,7 +339,7 @@ def report(out, command, budgets, notes_extra=""):
         f"({100 * summary['wins'] / max(summary['seeds'], 1):.0f}%); {summary['rows_met']} of {summary['rows']} (objective, budget) rows meet all three "
         "criteria (wins on at least half of the seeds, median regret not worse, worst seed not worse than random search's). "
         "A win is a strictly better score on the same seed; ties are not wins. "
-        "The CoarseToFine defaults were chosen on seeds 1000 * i + 523 and 1000 * i + 271 (i < 30; i < 100 for restart and explore), "
+        "The CoarseToFine defaults were chosen on seeds 1000 * i + 523 and 1000 * i + 271 (i < 30; i < 100 for restart, explore and lone_width), "
         "not on the seeds reported here. "
         "BayesianOptimization uses KerasTuner's defaults (3 random trials per hyperparameter first: with 4 hyperparameters its first 12 "
         "trials are exactly random search's, with the conditional space's 7 its first 21); after those its oracle takes from a few "

@@ -14,13 +14,23 @@ a narrow one of depth 0 around ``(-3.2, -2.6)``. Each trial costs microseconds
 trial of the coarse-to-fine search coloured by its round (round 0: a Latin
 hypercube, one trial in each of its 24 strips of each axis), the boxes each
 later round sampled in (dashed, one colour per round; they widen after a round
-that improved and narrow after one that did not; with ``--restart 2``, a
+that improved and narrow after one that did not; a good trial with no good
+trial near it, away from the best cluster, gets a box a quarter as wide,
+``lone_width=0.25``; with ``--restart 2``, a
 restart round, drawn from the whole space after two rounds of boxes without
 progress, has no box and is marked "restart" in the legend) and any trials
 that explored the whole space
 (crosses: with the default ``explore=0.15`` only rounds of 7 trials or more
 have them, so none at 60 trials); the right panel shows random search's
 trials. Runs in a few seconds.
+
+With the default seed the search stays in the wide basin (regret 0.408;
+random search, 0.150, landed near the narrow one). ``--seed 5017`` shows a
+search that finds the narrow basin: round 1 puts a small box around a
+round-0 trial on its edge, and the later boxes close in on it (regret 0.012,
+random search 0.073). On the benchmark's version of the objective (which
+adds a layer width and an activation), over its 100 seeds at 60 trials,
+`CoarseToFine` reaches the narrow basin on 56 and random search on 51.
 """
 
 import math
